@@ -1,0 +1,1 @@
+"""Query side of ragcoder: retrieval, context packing, prompts and generation."""

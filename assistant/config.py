@@ -1,0 +1,224 @@
+"""The settings tree: every default lives here, once.
+
+Settings come from `[tool.ragcoder]` in the repository's `pyproject.toml` or from
+`.ragcoder.toml` (which wins), then from LSP `initializationOptions`, then from CLI flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import os
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import InvalidInput
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+logger = logging.getLogger(__name__)
+
+
+class DefaultModel(str, enum.Enum):
+    """Language models that ship inside PyPI packages."""
+
+    GEMMA3_270M = "gemma3-270m"
+    SMOLLM2_135M = "smollm2-135m"
+
+
+class KvCacheType(str, enum.Enum):
+    """Element type of stored key/value caches."""
+
+    F16 = "f16"
+    Q8_0 = "q8_0"
+
+
+@dataclass
+class IndexSettings:
+    """Where the index lives and which files go into it."""
+
+    dir_name: str = ".ragcoder"
+    max_file_bytes: int = 1_000_000
+    max_line_chars: int = 1_000
+    max_chunk_lines: int = 120
+    exclude: list[str] = field(default_factory=list)
+    languages: list[str] = field(
+        default_factory=lambda: ["python", "javascript", "typescript", "tsx", "go", "rust", "java"]
+    )
+
+
+@dataclass
+class EmbeddingSettings:
+    """The embedding model; an empty `path` means the shipped all-MiniLM-L6-v2."""
+
+    path: str = ""
+    n_threads: int = 0
+    max_tokens: int = 256
+
+
+@dataclass
+class ModelSettings:
+    """The language model; an empty `path` means the shipped default model."""
+
+    path: str = ""
+    default: DefaultModel = DefaultModel.GEMMA3_270M
+    n_ctx: int = 4096
+    n_threads: int = 0
+    n_gpu_layers: int = -1
+    kv_cache_type: KvCacheType = KvCacheType.F16
+    seed: int = 0
+
+
+@dataclass
+class RetrievalSettings:
+    """Hybrid retrieval: how many hits each ranker returns and how they are fused."""
+
+    top_k: int = 8
+    lexical_k: int = 30
+    dense_k: int = 30
+    rrf_k: int = 60
+
+
+@dataclass
+class AskSettings:
+    """The ask pipeline."""
+
+    context_tokens: int = 1500
+    max_tokens: int = 256
+    temperature: float = 0.2
+
+
+@dataclass
+class CompletionSettings:
+    """Inline completion."""
+
+    max_tokens: int = 64
+    max_lines: int = 8
+    prefix_tokens: int = 1024
+    suffix_lines: int = 20
+    context_tokens: int = 512
+    temperature: float = 0.0
+    debounce_ms: int = 100
+
+
+@dataclass
+class Settings:
+    """The root of the settings tree."""
+
+    index: IndexSettings = field(default_factory=IndexSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    ask: AskSettings = field(default_factory=AskSettings)
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
+
+
+def default_thread_count() -> int:
+    """Pick the thread count used when a `n_threads` setting is 0.
+
+    With two OpenMP threads on a two-core machine, prefill and decode slowed 5-10x as soon as
+    another process took one core, while one thread only halved. So leave one core free.
+    """
+    cores = os.cpu_count() or 1
+    return max(1, min(8, cores - 1))
+
+
+def merge(settings: Settings, values: dict[str, Any], source: str) -> Settings:
+    """Return a copy of `settings` with `values` (a nested dict) applied and validated.
+
+    Raises:
+        InvalidInput: a key is unknown or a value has the wrong type; the message names
+            the key and `source`.
+    """
+    return typing.cast(Settings, _merge_dataclass(settings, values, source, prefix=""))
+
+
+def _merge_dataclass(obj: Any, values: dict[str, Any], source: str, prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise InvalidInput(f"setting {prefix.rstrip('.') or 'root'} in {source} must be a table, got {values!r}")
+    hints = typing.get_type_hints(type(obj))
+    known = {f.name for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise InvalidInput(
+                f"unknown setting {prefix}{key} in {source}; known settings: {', '.join(sorted(known))}"
+            )
+        current = getattr(obj, name)
+        if dataclasses.is_dataclass(current):
+            changes[name] = _merge_dataclass(current, value, source, f"{prefix}{name}.")
+        else:
+            changes[name] = _coerce(value, hints[name], f"{prefix}{name}", source)
+    return dataclasses.replace(obj, **changes)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(hint)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(member.value for member in hint)
+            raise InvalidInput(f"setting {key} in {source} is {value!r}; choose one of: {choices}") from None
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidInput(f"setting {key} in {source} must be a list of strings, got {value!r}")
+        return list(value)
+    if origin in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise InvalidInput(
+            f"setting {key} in {source} must be of type {hint.__name__}, got {value!r}"
+        )
+    return value
+
+
+def load_repository_settings(repo: Path, base: Settings | None = None) -> Settings:
+    """Read `[tool.ragcoder]` from `repo/pyproject.toml`, then `repo/.ragcoder.toml`."""
+    settings = base or Settings()
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("ragcoder", {})
+        settings = merge(settings, table, str(pyproject))
+    dotfile = repo / ".ragcoder.toml"
+    if dotfile.is_file():
+        settings = merge(settings, _read_toml(dotfile), str(dotfile))
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"{path} is not valid TOML ({error}); fix the file or delete it") from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """List every setting as (dotted key, type, default), for the README table."""
+    rows: list[tuple[str, str, str]] = []
+    _collect_rows(Settings(), "", rows)
+    return rows
+
+
+def _collect_rows(obj: Any, prefix: str, rows: list[tuple[str, str, str]]) -> None:
+    hints = typing.get_type_hints(type(obj))
+    for item in dataclasses.fields(obj):
+        value = getattr(obj, item.name)
+        if dataclasses.is_dataclass(value):
+            _collect_rows(value, f"{prefix}{item.name}.", rows)
+            continue
+        shown = value.value if isinstance(value, enum.Enum) else value
+        type_name = getattr(hints[item.name], "__name__", str(hints[item.name]))
+        rows.append((f"{prefix}{item.name}", type_name, repr(shown)))

@@ -1,0 +1,1 @@
+"""Index side of ragcoder: files to tree-sitter chunks, embeddings, SQLite and FAISS."""

@@ -1,0 +1,1 @@
+"""Language server adapter: converts LSP requests into calls to the assistant package."""

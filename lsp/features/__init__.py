@@ -1,0 +1,1 @@
+"""LSP feature handlers, one module per feature group."""
