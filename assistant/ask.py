@@ -1,0 +1,94 @@
+"""The ask pipeline: retrieve, pack context, fill the ask template, stream the answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from assistant.config import AskSettings
+from assistant.context import Context, pack_context
+from assistant.errors import ContextOverflow, InvalidInput
+from assistant.model import Generator
+from assistant.retrieval import HybridRetriever
+from assistant.results import AskStream, Source
+from prompts import load_prompt
+
+logger = logging.getLogger(__name__)
+
+ASK_TEMPLATE = "ask"
+ANSWER_STOP = ["\nQuestion:", "\n\n\n\n"]
+_PLACEHOLDER = re.compile(r"\{(context|question)\}")
+
+
+@dataclass(frozen=True)
+class AskPrompt:
+    """The filled ask template and the context inside it."""
+
+    text: str
+    context: Context
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """Replace `{context}` and `{question}` in one pass.
+
+    One pass matters: a question that itself contains "{context}" must stay literal.
+    """
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def build_ask_prompt(
+    question: str,
+    retriever: HybridRetriever,
+    generator: Generator,
+    settings: AskSettings,
+) -> AskPrompt:
+    """Retrieve chunks for `question` and pack them into what is left of the context window."""
+    if not question.strip():
+        raise InvalidInput("the question is empty; pass the question as text, e.g. ragcoder ask \"where is X parsed?\"")
+    template = load_prompt(ASK_TEMPLATE)
+    fixed_tokens = generator.count_tokens(fill_template(template, {"context": "", "question": question}))
+    available = generator.n_ctx - settings.max_tokens - fixed_tokens
+    if available <= 0:
+        raise ContextOverflow(
+            f"the question takes {fixed_tokens} tokens and the answer {settings.max_tokens}, more than the "
+            f"model's context window of {generator.n_ctx}; shorten the question or raise model.n_ctx"
+        )
+    budget = min(settings.context_tokens, available)
+    retrieved = retriever.retrieve(question)
+    context = pack_context(retrieved, budget, generator.count_tokens)
+    text = fill_template(template, {"context": context.text, "question": question})
+    logger.debug("ask prompt: %d context tokens from %d chunks", context.tokens, len(context.used))
+    return AskPrompt(text=text, context=context)
+
+
+def sources_of(context: Context) -> list[Source]:
+    """List the chunks of a context as answer sources."""
+    return [
+        Source(
+            path=item.chunk.path,
+            symbol=item.chunk.symbol,
+            start_line=item.chunk.start_line,
+            end_line=item.chunk.end_line,
+            score=item.hit.score,
+        )
+        for item in context.used
+    ]
+
+
+def stream_answer(
+    prompt: AskPrompt,
+    generator: Generator,
+    settings: AskSettings,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> AskStream:
+    """Start generating the answer to a filled ask prompt."""
+    tokens: Iterator[str] = generator.generate(
+        prompt.text,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        stop=ANSWER_STOP,
+        is_cancelled=is_cancelled,
+    )
+    return AskStream(tokens=tokens, sources=sources_of(prompt.context))

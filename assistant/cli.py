@@ -1,0 +1,240 @@
+"""The `ragcoder` command: index, ask, complete and serve."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings, load_repository_settings, merge
+from assistant.errors import AssistantError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = textwrap.dedent(
+    """\
+    examples:
+      ragcoder index ~/src/myproject
+      ragcoder ask "where are HTTP headers parsed?" --repo ~/src/myproject
+      ragcoder ask "how is the cache invalidated?" --show-context
+      ragcoder complete src/app.py:42:17
+      ragcoder serve                      # language server on stdio
+      ragcoder serve --tcp 127.0.0.1:2087
+    """
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with one subcommand per job."""
+    parser = argparse.ArgumentParser(
+        prog="ragcoder",
+        description="Local, offline, retrieval-augmented code assistant.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr (-v info, -vv debug)")
+    parser.add_argument("--log-file", type=Path, help="write logs to this file instead of stderr")
+    parser.add_argument("--model", help="path to a GGUF language model (setting model.path)")
+    parser.add_argument("--threads", type=int, help="CPU threads for the models (settings model.n_threads, embedding.n_threads)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="index a repository", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    index.add_argument("path", nargs="?", default=".", type=Path, help="repository folder (default: current folder)")
+    index.add_argument("--rebuild", action="store_true", help="drop the existing index and build it again")
+
+    ask = commands.add_parser("ask", help="answer a question about the repository", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--repo", type=Path, default=Path("."), help="indexed repository (default: current folder)")
+    ask.add_argument("--show-context", action="store_true", help="print the retrieved context before the answer")
+    ask.add_argument("--max-tokens", type=int, help="maximum answer length in tokens (setting ask.max_tokens)")
+
+    complete = commands.add_parser("complete", help="print the completion at FILE:LINE:COL", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    complete.add_argument("position", help="FILE:LINE:COL with LINE and COL counted from 1")
+    complete.add_argument("--repo", type=Path, help="indexed repository (default: the nearest parent folder with an index)")
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--repo", type=Path, help="repository root when the editor sends none")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.log_file)
+    # Broad except on purpose: the command line shows one line per failure, never a traceback,
+    # and keeps the traceback in the log for -vv.
+    try:
+        return _run(args)
+    except AssistantError as error:
+        return _fail(str(error))
+    except (FileNotFoundError, ImportError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        logger.debug("unexpected failure", exc_info=True)
+        return _fail(f"internal error: {type(error).__name__}: {error} (run with -vv for the traceback)")
+
+
+def _fail(message: str) -> int:
+    print(f"ragcoder: error: {message}", file=sys.stderr)
+    return 1
+
+
+def configure_logging(verbosity: int, log_file: Path | None) -> None:
+    """Send logs to stderr or a file; stdout stays free for answers and the LSP protocol."""
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "index":
+        return _index(args)
+    if args.command == "ask":
+        return _ask(args)
+    if args.command == "complete":
+        return _complete(args)
+    return _serve(args)
+
+
+def load_settings(repo: Path | None, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
+    """Read the repository's settings, then apply the command-line flags."""
+    settings = load_repository_settings(repo) if repo is not None and repo.is_dir() else Settings()
+    overrides: dict[str, Any] = dict(extra or {})
+    if args.model:
+        overrides.setdefault("model", {})["path"] = args.model
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InvalidInput(f"--threads is {args.threads}; pass 1 or more")
+        overrides.setdefault("model", {})["n_threads"] = args.threads
+        overrides.setdefault("embedding", {})["n_threads"] = args.threads
+    return merge(settings, overrides, "the command line")
+
+
+def _index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant.service import Assistant
+
+    repo = args.path.expanduser()
+    settings = load_settings(repo, args)
+    assistant = Assistant(repo, settings)
+    with tqdm(total=0, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True) as bar:
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix_str(message[-40:], refresh=False)
+            bar.refresh()
+
+        summary = assistant.index(progress=progress, rebuild=args.rebuild)
+    print(
+        f"indexed {summary.files_indexed} files ({summary.files_unchanged} unchanged, "
+        f"{summary.files_removed} removed, {summary.files_skipped} skipped), "
+        f"{summary.chunks_total} chunks ({summary.chunks_embedded} embedded) in {summary.seconds:.1f}s"
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from assistant.ask import build_ask_prompt, stream_answer
+    from assistant.service import Assistant
+
+    repo = args.repo.expanduser()
+    extra = {"ask": {"max_tokens": args.max_tokens}} if args.max_tokens else None
+    settings = load_settings(repo, args, extra)
+    assistant = Assistant(repo, settings)
+    prompt = build_ask_prompt(args.question, assistant.retriever(), assistant.generator(), settings.ask)
+    if args.show_context:
+        _print_context(prompt.context, assistant)
+    stream = stream_answer(prompt, assistant.generator(), settings.ask)
+    for piece in stream.tokens:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    print("\n\nSources:")
+    for source in stream.sources:
+        print(f"  {source.path}:{source.start_line}-{source.end_line}  {source.symbol}  (score {source.score:.4f})")
+    return 0
+
+
+def _print_context(context: Any, assistant: Any) -> None:
+    count = assistant.generator().count_tokens
+    print(f"Context: {len(context.used)} chunks, {context.tokens} tokens")
+    for item in context.used:
+        chunk = item.chunk
+        print(
+            f"  {chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.symbol}  "
+            f"score {item.hit.score:.4f}, {count(chunk.text)} tokens"
+        )
+    print()
+
+
+def parse_position(position: str) -> tuple[Path, int, int]:
+    """Parse FILE:LINE:COL (1-based) into a path and 0-based line and column."""
+    parts = position.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise InvalidInput(f"position {position!r} is not FILE:LINE:COL; pass e.g. src/app.py:42:17 (1-based)")
+    line, column = int(parts[1]), int(parts[2])
+    if line < 1 or column < 1:
+        raise InvalidInput(f"position {position!r} has line {line} and column {column}; both count from 1")
+    return Path(parts[0]).expanduser(), line - 1, column - 1
+
+
+def _complete(args: argparse.Namespace) -> int:
+    from assistant.results import CompletionRequest
+    from assistant.service import Assistant
+
+    path, line, column = parse_position(args.position)
+    text = _read_source(path)
+    repo = args.repo.expanduser() if args.repo else _find_repo(path)
+    settings = load_settings(repo, args)
+    assistant = Assistant(repo, settings)
+    request = CompletionRequest(path=str(path.resolve()), text=text, line=line, column=column)
+    result = assistant.complete(request)
+    if result is not None:
+        print(result.text)
+    return 0
+
+
+def _read_source(path: Path) -> str:
+    if not path.is_file():
+        raise InvalidInput(f"file {path} does not exist; pass the path of a source file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"file {path} is not UTF-8 text (byte {error.start} is invalid); convert it to UTF-8"
+        ) from None
+
+
+def _find_repo(path: Path) -> Path:
+    start = path.resolve().parent
+    for folder in [start, *start.parents]:
+        if (folder / Settings().index.dir_name).is_dir() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from lsp.server import serve
+
+    tcp: tuple[str, int] | None = None
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise InvalidInput(f"--tcp {args.tcp!r} is not HOST:PORT; pass e.g. 127.0.0.1:2087")
+        tcp = (host, int(port))
+    repo = args.repo.expanduser().resolve() if args.repo else None
+    serve(load_settings(repo, args), repo, tcp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
