@@ -126,15 +126,23 @@ def _index(args: argparse.Namespace) -> int:
     repo = args.path.expanduser()
     settings = load_settings(repo, args)
     assistant = Assistant(repo, settings)
-    with tqdm(total=0, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True) as bar:
+    bars: list[tqdm[Any]] = []
 
-        def progress(done: int, total: int, message: str) -> None:
-            bar.total = total
-            bar.n = done
-            bar.set_postfix_str(message[-40:], refresh=False)
-            bar.refresh()
+    def progress(done: int, total: int, message: str) -> None:
+        # The bar starts with the first file, so a failure before it prints only the error.
+        if not bars:
+            bars.append(tqdm(total=total, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True, disable=None))
+        bar = bars[0]
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[-40:], refresh=False)
+        bar.refresh()
 
+    try:
         summary = assistant.index(progress=progress, rebuild=args.rebuild)
+    finally:
+        for bar in bars:
+            bar.close()
     print(
         f"indexed {summary.files_indexed} files ({summary.files_unchanged} unchanged, "
         f"{summary.files_removed} removed, {summary.files_skipped} skipped), "

@@ -74,13 +74,32 @@ def opens_block(cursor: Cursor) -> bool:
 
 
 def allows_multiline(cursor: Cursor) -> bool:
-    """Allow several lines only at the end of a block opener or on a blank line inside a body."""
+    """Allow several lines only at the end of a block opener, or on a blank line where the
+    block ends below the cursor.
+
+    A blank line followed by more code of the same block is an insertion into existing code,
+    so it gets one line: several would repeat or contradict the lines below.
+    """
     if cursor.right.strip():
         return False
     if ends_block_opener(cursor.left):
         return True
     is_blank_line = not cursor.left.strip()
-    return is_blank_line and (cursor.left != "" or ends_block_opener(cursor.previous_line))
+    if not is_blank_line or (cursor.left == "" and not ends_block_opener(cursor.previous_line)):
+        return False
+    return not block_continues_below(cursor)
+
+
+def block_continues_below(cursor: Cursor) -> bool:
+    """Tell whether the next non-blank line belongs to the block the cursor is in."""
+    following = next((line for line in cursor.next_lines if line.strip()), None)
+    if following is None:
+        return False
+    if cursor.left:
+        block_indent = len(cursor.left)
+    else:
+        block_indent = indent_width(cursor.previous_line) + int(ends_block_opener(cursor.previous_line))
+    return indent_width(following) >= block_indent
 
 
 def cut_to_first_line(text: str, allow_leading_break: bool) -> str:

@@ -94,6 +94,8 @@ class AskSettings:
     context_tokens: int = 1500
     max_tokens: int = 256
     temperature: float = 0.2
+    compression: bool = True
+    compression_min_ratio: float = 0.5
 
 
 @dataclass
@@ -107,6 +109,8 @@ class CompletionSettings:
     context_tokens: int = 512
     temperature: float = 0.0
     debounce_ms: int = 100
+    compression: bool = True
+    compression_min_ratio: float = 0.5
 
 
 @dataclass
@@ -222,3 +226,53 @@ def _collect_rows(obj: Any, prefix: str, rows: list[tuple[str, str, str]]) -> No
         shown = value.value if isinstance(value, enum.Enum) else value
         type_name = getattr(hints[item.name], "__name__", str(hints[item.name]))
         rows.append((f"{prefix}{item.name}", type_name, repr(shown)))
+
+
+SETTING_DESCRIPTIONS = {
+    "index.dir_name": "index folder, relative to the repository or absolute",
+    "index.max_file_bytes": "files larger than this many bytes are skipped",
+    "index.max_line_chars": "files with a longer line are skipped as minified",
+    "index.max_chunk_lines": "definitions longer than this many lines are split at statement boundaries",
+    "index.exclude": "extra gitignore-style patterns to skip",
+    "index.languages": "languages to index",
+    "embedding.path": "embedding GGUF; empty means the shipped all-MiniLM-L6-v2",
+    "embedding.n_threads": "CPU threads for embedding; 0 means one less than the cores, at most 8",
+    "embedding.max_tokens": "longer chunks are truncated to this many word pieces",
+    "model.path": "language model GGUF; empty means the shipped default model",
+    "model.default": "shipped model used when model.path is empty",
+    "model.n_ctx": "context window in tokens",
+    "model.n_threads": "CPU threads for the language model; 0 means one less than the cores, at most 8",
+    "model.n_gpu_layers": "layers offloaded to a GPU when llama.cpp was built with one; -1 means all",
+    "model.kv_cache_type": "element type of the KV cache",
+    "model.seed": "sampling seed",
+    "retrieval.top_k": "chunks returned by one retrieval",
+    "retrieval.lexical_k": "candidates taken from full-text search before fusion",
+    "retrieval.dense_k": "candidates taken from vector search before fusion",
+    "retrieval.rrf_k": "constant k of reciprocal rank fusion, 1 / (k + rank)",
+    "ask.context_tokens": "token budget for retrieved code in an ask prompt",
+    "ask.max_tokens": "maximum answer length in tokens",
+    "ask.temperature": "sampling temperature of answers",
+    "ask.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
+    "ask.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
+    "completion.max_tokens": "maximum completion length in tokens",
+    "completion.max_lines": "maximum lines of a multi-line completion",
+    "completion.prefix_tokens": "tokens of the code before the cursor that go into the prompt",
+    "completion.suffix_lines": "lines after the cursor used to stop repeated code",
+    "completion.context_tokens": "token budget for retrieved code in a completion prompt",
+    "completion.temperature": "sampling temperature of completions; 0 is greedy",
+    "completion.debounce_ms": "editor delay in milliseconds before a completion request",
+    "completion.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
+    "completion.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
+}
+
+
+def settings_markdown() -> str:
+    """Render the settings table of the README from the settings tree."""
+    lines = ["| setting | type | default | meaning |", "|---|---|---|---|"]
+    for key, type_name, default in settings_table():
+        lines.append(f"| `{key}` | {type_name} | `{default}` | {SETTING_DESCRIPTIONS.get(key, '')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())

@@ -23,6 +23,7 @@ from assistant.errors import IndexCorrupt, IndexVersionMismatch, InvalidInput
 from assistant.results import IndexSummary, ProgressCallback
 from indexer.chunks import chunk_file
 from indexer.embedder import Embedder
+from indexer.graph import store_file_facts, update_graph
 from indexer.parse import language_for_path
 from indexer.store import FileRecord, IndexStore
 from indexer.types import Chunk
@@ -170,10 +171,14 @@ def _update(
                 _index_file(source_file, store, embedder, counts, settings)
     if progress is not None:
         progress(len(changed), len(changed), "done")
+    if changed or stale:
+        update_graph(store, [item.path for item in changed], stale)
 
     if changed or stale or not (index_dir / VECTORS_FILE).exists():
         with store.transaction():
+            pruned = store.prune_vectors()
             generation = store.bump_generation()
+        logger.debug("pruned %d cached vectors that no chunk uses", pruned)
         _write_vector_index(store, index_dir, generation)
 
     seconds = time.perf_counter() - started
@@ -238,6 +243,7 @@ def _index_file(
         chunks, symbols = chunk_file(source_file.path, language, source, settings.index.max_chunk_lines)
         vectors = _vectors_for(chunks, store, embedder, counts)
         store.replace_file(record, chunks, symbols, vectors)
+        store_file_facts(store, source_file.path, source, symbols)
         counts.indexed += 1
         logger.debug("indexed %s: %d chunks", source_file.path, len(chunks))
     except Exception:

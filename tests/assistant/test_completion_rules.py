@@ -206,3 +206,19 @@ def test_complete_at_context_comes_first_in_prompt() -> None:
     prompt = generator.detokenize(generator.prompts[0])
     assert prompt.index("def helper(): pass") < prompt.index("x = ")
     assert prompt.endswith("x = ")
+
+
+def test_allows_multiline_blank_line_before_same_block_is_single_line() -> None:
+    prefix = "def load(s):\n    if isinstance(s, str):\n        s = s.strip()\n    else:\n        "
+    suffix = "\n        s = s.decode()\n    return s\n"
+    cursor = make_cursor(prefix, suffix, max_next_lines=5)
+
+    assert not allows_multiline(cursor)
+
+
+def test_allows_multiline_blank_line_at_block_end_keeps_lines() -> None:
+    prefix = "def load(s):\n    if isinstance(s, str):\n        s = s.strip()\n        "
+    suffix = "\n    return s\n"
+    cursor = make_cursor(prefix, suffix, max_next_lines=5)
+
+    assert allows_multiline(cursor)
