@@ -19,12 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.errors import IndexCorrupt, IndexMissing, IndexVersionMismatch
+from indexer.graph_store import GRAPH_SCHEMA, GRAPH_TABLES
 from indexer.lexical_terms import index_terms, match_expression
 from indexer.types import Chunk, Symbol
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DATABASE_NAME = "index.sqlite"
 MODEL_ID_KEY = "embedding_model"
 """Meta key of the embedding model whose vectors `replace_file` stores and `all_vectors` returns."""
@@ -37,7 +38,7 @@ _FLOAT32_BYTES = np.dtype(np.float32).itemsize
 FTS_COLUMN_WEIGHTS = (10.0, 3.0, 1.0)
 """BM25 weights of symbol name, path and text: a hit in the chunk's symbol name counts most."""
 
-_REQUIRED_TABLES = frozenset({"meta", "files", "chunks", "symbols", "vectors", "chunk_fts"})
+_REQUIRED_TABLES = frozenset({"meta", "files", "chunks", "symbols", "vectors", "chunk_fts"}) | GRAPH_TABLES
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE files (path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, mtime_ns INTEGER NOT NULL,"
@@ -144,7 +145,7 @@ class IndexStore:
         # WAL lets a language server read while `ragcoder index` writes in another process.
         self._connection.execute("PRAGMA journal_mode = WAL")
         with self.transaction():
-            for statement in _SCHEMA:
+            for statement in (*_SCHEMA, *GRAPH_SCHEMA):
                 self._connection.execute(statement)
             self.set_meta("format_version", str(FORMAT_VERSION))
             self.set_meta("generation", "0")
@@ -192,6 +193,13 @@ class IndexStore:
         finally:
             self._transaction_depth -= 1
             self._connection.execute(f"RELEASE {name}")
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Lend the connection, under the store's lock, to a module that owns tables of its own
+        (the code graph in `indexer.graph_store`)."""
+        with self._lock:
+            yield self._connection
 
     def get_meta(self, key: str) -> str | None:
         """Return the metadata value stored under `key`, or None."""

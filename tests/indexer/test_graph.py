@@ -1,0 +1,160 @@
+"""Tests for the code graph: edges built from small multi-file projects, incremental updates, queries."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.chunks import chunk_file
+from indexer.graph import find_nodes, load_edges, neighborhood, store_file_facts, update_graph
+from indexer.graph_resolve import Edge
+from indexer.parse import language_for_path
+from indexer.store import MODEL_ID_KEY, FileRecord, IndexStore
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "graph"
+MAX_LINES = 120
+
+
+def _index(store: IndexStore, root: Path, paths: list[str]) -> None:
+    """Store chunks, symbols and graph facts of the files, as the index build does (vectors are stand-ins)."""
+    with store.transaction():
+        for path in paths:
+            file_path = root / path
+            if not file_path.exists():
+                store.remove_file(path)
+                continue
+            source = file_path.read_bytes()
+            language = language_for_path(path) or ""
+            chunks, symbols = chunk_file(path, language, source, MAX_LINES)
+            record = FileRecord(path, hashlib.sha256(source).hexdigest(), 0, len(source), language)
+            store.replace_file(record, chunks, symbols, np.zeros((len(chunks), 1), dtype=np.float32))
+            store_file_facts(store, path, source, symbols)
+
+
+def _all_paths(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def project(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, IndexStore]:
+    root = tmp_path / "repo"
+    shutil.copytree(DATA_DIR / request.param, root)
+    store = IndexStore.open(tmp_path / "index", create=True)
+    store.set_meta(MODEL_ID_KEY, "test")
+    paths = _all_paths(root)
+    _index(store, root, paths)
+    update_graph(store, paths, [])
+    yield root, store
+    store.close()
+
+
+def _edges(store: IndexStore, edge_type: str) -> dict[tuple[str, str], float]:
+    return {(e.source, e.target): round(e.confidence, 3) for e in load_edges(store) if e.edge_type == edge_type}
+
+
+def _edge_set(edges: list[Edge]) -> set[tuple[str, str, str, float]]:
+    return {(e.source, e.target, e.edge_type, round(e.confidence, 6)) for e in edges}
+
+
+M = "shop/models.py"
+S = "shop/service.py"
+INIT = "shop/__init__.py"
+
+
+@pytest.mark.parametrize("project", ["python"], indirect=True)
+def test_graph_python_calls_resolved_through_scope_and_imports(project: tuple[Path, IndexStore]) -> None:
+    _, store = project
+
+    calls = _edges(store, "calls")
+
+    assert calls[(f"{M}::Base.save", f"{M}::Base.validate")] == 0.95  # self.validate()
+    assert calls[(f"{M}::Item.total", f"{M}::price_of")] == 0.95  # same-file function
+    assert calls[(f"{S}::checkout", f"{M}::Item")] == 0.9  # imported through the package's __init__
+    assert calls[(f"{S}::checkout", f"{M}::price_of")] == 0.9  # alias `price` and `models.price_of`
+    assert calls[(f"{S}::checkout", f"{M}::Base.save")] == 0.4  # item.save(): by name only
+    assert len(calls) == 5
+
+
+@pytest.mark.parametrize("project", ["python"], indirect=True)
+def test_graph_python_structure_edges_match_hand_worked(project: tuple[Path, IndexStore]) -> None:
+    _, store = project
+
+    assert _edges(store, "inherits") == {(f"{M}::Item", f"{M}::Base"): 0.95}
+    assert _edges(store, "overrides") == {(f"{M}::Item.validate", f"{M}::Base.validate"): 0.95}
+    assert set(_edges(store, "imports")) == {(INIT, M), (S, M), (S, INIT)}
+    assert set(_edges(store, "references")) == {(INIT, f"{M}::Item"), (S, f"{M}::Item"), (S, f"{M}::price_of")}
+    assert set(_edges(store, "contains")) == {
+        (M, f"{M}::Base"), (f"{M}::Base", f"{M}::Base.save"), (f"{M}::Base", f"{M}::Base.validate"),
+        (M, f"{M}::Item"), (f"{M}::Item", f"{M}::Item.validate"), (f"{M}::Item", f"{M}::Item.total"),
+        (M, f"{M}::price_of"), (S, f"{S}::checkout"),
+    }
+
+
+@pytest.mark.parametrize("project", ["go"], indirect=True)
+def test_graph_go_package_scope_resolves_across_files(project: tuple[Path, IndexStore]) -> None:
+    _, store = project
+
+    calls = _edges(store, "calls")
+
+    assert calls == {
+        ("kv/store.go::Store.Get", "kv/util.go::normalize"): 0.95,
+        ("kv/store.go::Store.Put", "kv/util.go::normalize"): 0.95,
+        ("kv/util.go::Copy", "kv/store.go::NewStore"): 0.95,
+        ("kv/util.go::Copy", "kv/store.go::Store.Put"): 0.4,
+        ("kv/util.go::Copy", "kv/store.go::Store.Get"): 0.4,
+    }
+    assert ("kv/store.go::Store", "kv/store.go::Store.Get") in _edges(store, "contains")
+
+
+@pytest.mark.parametrize("project", ["python"], indirect=True)
+def test_graph_update_after_edits_matches_full_rebuild(project: tuple[Path, IndexStore]) -> None:
+    root, store = project
+    models = root / M
+    models.write_text(models.read_text().replace("price_of", "cost_of"))
+    (root / "shop" / "extra.py").write_text("def helper():\n    return 1\n")
+    (root / S).write_text((root / S).read_text() + "\n\ndef later():\n    return helper()\n")
+
+    changed = [M, "shop/extra.py", S]
+    _index(store, root, changed)
+    update = update_graph(store, changed, [])
+    incremental = _edge_set(load_edges(store))
+    update_graph(store, [], [], full=True)
+
+    assert incremental == _edge_set(load_edges(store))
+    assert update.files_resolved == 4
+    calls = _edges(store, "calls")
+    assert (f"{S}::later", "shop/extra.py::helper") in calls
+    assert not any(target.endswith("::price_of") for _, target in calls)
+
+
+@pytest.mark.parametrize("project", ["python"], indirect=True)
+def test_graph_update_removed_file_drops_edges_into_it(project: tuple[Path, IndexStore]) -> None:
+    root, store = project
+    (root / M).unlink()
+
+    _index(store, root, [M])
+    update_graph(store, [], [M])
+
+    assert not [e for e in load_edges(store) if M in (e.source, e.target.partition("::")[0], e.path)]
+    assert set(_edges(store, "imports")) == {(S, INIT)}
+
+
+@pytest.mark.parametrize("project", ["python"], indirect=True)
+def test_graph_neighborhood_lists_callers_callees_parents_children(project: tuple[Path, IndexStore]) -> None:
+    _, store = project
+
+    [key] = find_nodes(store, "price_of")
+    around = neighborhood(store, key)
+    [item_key] = find_nodes(store, "Item")
+    item = neighborhood(store, item_key)
+
+    assert key == f"{M}::price_of"
+    assert {n.key for n in around.callers} == {f"{M}::Item.total", f"{S}::checkout"}
+    assert around.callees == []
+    assert [n.key for n in around.parents] == [M]
+    assert {n.key for n in item.children} == {f"{M}::Item.validate", f"{M}::Item.total"}
+    assert {n.key for n in item.parents} == {M, f"{M}::Base"}
