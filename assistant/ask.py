@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.config import AskSettings
-from assistant.context import Context, pack_context
+from assistant.context import Context, compression_plan, pack_context
 from assistant.errors import ContextOverflow, InvalidInput
 from assistant.model import Generator
 from assistant.retrieval import HybridRetriever
@@ -57,7 +57,8 @@ def build_ask_prompt(
         )
     budget = min(settings.context_tokens, available)
     retrieved = retriever.retrieve(question)
-    context = pack_context(retrieved, budget, generator.count_tokens)
+    compression = compression_plan(settings.compression, settings.compression_min_ratio, "ask", question)
+    context = pack_context(retrieved, budget, generator.count_tokens, compression=compression)
     text = fill_template(template, {"context": context.text, "question": question})
     logger.debug("ask prompt: %d context tokens from %d chunks", context.tokens, len(context.used))
     return AskPrompt(text=text, context=context)

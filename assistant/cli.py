@@ -21,6 +21,7 @@ EXAMPLES = textwrap.dedent(
       ragcoder ask "where are HTTP headers parsed?" --repo ~/src/myproject
       ragcoder ask "how is the cache invalidated?" --show-context
       ragcoder complete src/app.py:42:17
+      ragcoder compress src/app.py --ratio 0.5
       ragcoder serve                      # language server on stdio
       ragcoder serve --tcp 127.0.0.1:2087
     """
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     complete = commands.add_parser("complete", help="print the completion at FILE:LINE:COL", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     complete.add_argument("position", help="FILE:LINE:COL with LINE and COL counted from 1")
     complete.add_argument("--repo", type=Path, help="indexed repository (default: the nearest parent folder with an index)")
+
+    compress = commands.add_parser("compress", help="print a file compressed by token type, as the model would see it", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    compress.add_argument("file", type=Path, help="source file to compress")
+    compress.add_argument("--ratio", type=float, default=0.5, help="share of the file's tokens to keep, in (0, 1] (default: 0.5)")
+    compress.add_argument("--task", choices=["ask", "completion"], default="ask", help="whose removal priorities to use (default: ask)")
+    compress.add_argument("--keep-lines", metavar="FIRST-LAST", help="1-based line range to leave untouched, e.g. 40-52")
+    compress.add_argument("--protect", default="", help="text whose identifiers are never removed, e.g. a question")
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -101,6 +109,8 @@ def _run(args: argparse.Namespace) -> int:
         return _ask(args)
     if args.command == "complete":
         return _complete(args)
+    if args.command == "compress":
+        return _compress(args)
     return _serve(args)
 
 
@@ -228,6 +238,42 @@ def _find_repo(path: Path) -> Path:
         if (folder / Settings().index.dir_name).is_dir() or (folder / ".git").exists():
             return folder
     return start
+
+
+def _compress(args: argparse.Namespace) -> int:
+    from assistant.compress import compress, load_priorities, mentioned_identifiers
+    from assistant.model import load_generator
+    from indexer.parse import language_for_path
+
+    language = language_for_path(str(args.file))
+    if language is None:
+        raise InvalidInput(f"file {args.file} has no supported extension; pass a Python, JavaScript, TypeScript, Go, Rust or Java file")
+    if not 0.0 < args.ratio <= 1.0:
+        raise InvalidInput(f"--ratio is {args.ratio}; pass a share in (0, 1], e.g. 0.5")
+    keep_lines = _parse_line_range(args.keep_lines) if args.keep_lines else None
+    text = _read_source(args.file)
+    settings = load_settings(_find_repo(args.file), args)
+    generator = load_generator(settings.model)
+    result = compress(
+        text, language, generator.count_tokens, load_priorities(args.task), ratio=args.ratio,
+        protected_identifiers=mentioned_identifiers(args.protect), keep_lines=keep_lines,
+    )
+    sys.stdout.write(result.text)
+    removed = ", ".join(f"{name} {count}" for name, count in result.removed_units.items()) or "nothing"
+    print(
+        f"{result.original_tokens} -> {result.tokens} tokens (ratio {result.ratio:.3f}); removed units: {removed}"
+        + (f"; dropped {result.truncated_lines} lines" if result.truncated_lines else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _parse_line_range(text: str) -> tuple[int, int]:
+    """Parse a 1-based FIRST-LAST line range into a 0-based inclusive pair."""
+    first, _, last = text.partition("-")
+    if not first.isdigit() or not (last or first).isdigit() or int(first) < 1 or int(last or first) < int(first):
+        raise InvalidInput(f"--keep-lines {text!r} is not FIRST-LAST with 1 <= FIRST <= LAST; pass e.g. 40-52")
+    return int(first) - 1, int(last or first) - 1
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -96,6 +96,8 @@ class AskSettings:
     temperature: float = 0.2
     compression: bool = True
     compression_min_ratio: float = 0.5
+    compression: bool = True
+    compression_min_ratio: float = 0.5
 
 
 @dataclass
@@ -109,6 +111,8 @@ class CompletionSettings:
     context_tokens: int = 512
     temperature: float = 0.0
     debounce_ms: int = 100
+    compression: bool = True
+    compression_min_ratio: float = 0.5
     compression: bool = True
     compression_min_ratio: float = 0.5
 
@@ -254,6 +258,8 @@ SETTING_DESCRIPTIONS = {
     "ask.temperature": "sampling temperature of answers",
     "ask.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
     "ask.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
+    "ask.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
+    "ask.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
     "completion.max_tokens": "maximum completion length in tokens",
     "completion.max_lines": "maximum lines of a multi-line completion",
     "completion.prefix_tokens": "tokens of the code before the cursor that go into the prompt",
@@ -261,6 +267,8 @@ SETTING_DESCRIPTIONS = {
     "completion.context_tokens": "token budget for retrieved code in a completion prompt",
     "completion.temperature": "sampling temperature of completions; 0 is greedy",
     "completion.debounce_ms": "editor delay in milliseconds before a completion request",
+    "completion.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
+    "completion.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
     "completion.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
     "completion.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
 }

@@ -1,12 +1,16 @@
-"""Context packing: render retrieved chunks into a token budget."""
+"""Context packing: render retrieved chunks into a token budget, compressing them when allowed."""
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.compress import compress, load_priorities, mentioned_identifiers
+from assistant.errors import InvalidInput
 from assistant.retrieval import RetrievedChunk
+from assistant.token_types import TokenType
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +22,45 @@ class Context:
     text: str
     used: list[RetrievedChunk]
     tokens: int
+    compressed_chunks: int = 0
 
 
-def render_chunk(item: RetrievedChunk, comment_prefix: str = "#") -> str:
-    """Render one chunk with a header line naming its file, lines and symbol."""
+@dataclass(frozen=True)
+class CompressionPlan:
+    """Settings for compressing chunks during context packing, before any chunk is dropped.
+
+    `min_ratio` is the smallest share of a chunk's tokens that compression may leave;
+    `protected_identifiers` (lowercase) are never removed.
+    """
+
+    priorities: tuple[TokenType, ...]
+    min_ratio: float
+    protected_identifiers: frozenset[str] = frozenset()
+
+
+def compression_plan(is_enabled: bool, min_ratio: float, task: str, mentioned_text: str) -> CompressionPlan | None:
+    """Build the plan for `task` ("ask" or "completion"), or None when compression is off.
+
+    Identifiers in `mentioned_text` (the question, or the code around the cursor) are protected.
+    """
+    if not is_enabled:
+        return None
+    if not 0.0 < min_ratio <= 1.0:
+        raise InvalidInput(
+            f"setting {task}.compression_min_ratio is {min_ratio}; pass a share in (0, 1], e.g. 0.5"
+        )
+    return CompressionPlan(load_priorities(task), min_ratio, mentioned_identifiers(mentioned_text))
+
+
+def render_chunk(item: RetrievedChunk, comment_prefix: str = "#", text: str | None = None) -> str:
+    """Render one chunk with a header line naming its file, lines and symbol.
+
+    `text` replaces the chunk's own text, for a compressed chunk.
+    """
     chunk = item.chunk
     header = f"{comment_prefix} {chunk.path}:{chunk.start_line}-{chunk.end_line} ({chunk.symbol})"
-    return f"{header}\n{chunk.text.rstrip()}\n"
+    body = chunk.text if text is None else text
+    return f"{header}\n{body.rstrip()}\n"
 
 
 def pack_context(
@@ -32,12 +68,21 @@ def pack_context(
     budget_tokens: int,
     count_tokens: Callable[[str], int],
     comment_prefix: str = "#",
+    compression: CompressionPlan | None = None,
 ) -> Context:
     """Pack chunks in rank order until the budget is used.
 
-    A chunk that does not fit whole is cut at a line boundary, found by binary search over
-    its line count, when at least a few lines of it fit; later chunks are dropped.
+    With a `compression` plan, chunks that do not fit are first compressed, lowest-ranked
+    first and each to at most `compression.min_ratio` of its tokens, and only when the best
+    chunks do not fit even then is the lowest-ranked one dropped. Without a plan, or when not
+    even the best chunk fits compressed, a chunk that does not fit whole is cut at a line
+    boundary when at least a few lines of it fit. A binary search over its line count finds
+    the cut. Later chunks are dropped.
     """
+    if compression is not None:
+        packed = _pack_compressed(items, budget_tokens, count_tokens, comment_prefix, compression)
+        if packed is not None:
+            return packed
     parts: list[str] = []
     used: list[RetrievedChunk] = []
     total = 0
@@ -74,3 +119,62 @@ def _cut_to_budget(rendered: str, budget_tokens: int, count_tokens: Callable[[st
     if low < MIN_CUT_LINES:
         return None
     return "".join(lines[:low])
+
+
+def _pack_compressed(
+    items: Sequence[RetrievedChunk],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    comment_prefix: str,
+    plan: CompressionPlan,
+) -> Context | None:
+    """Fit the most top-ranked chunks into the budget by compression; None if not even one fits."""
+    rendered = [render_chunk(item, comment_prefix) for item in items]
+    costs = [count_tokens(text) for text in rendered]
+    if sum(costs) <= budget_tokens:
+        return None
+    # An estimate of each chunk's cost at the smallest ratio, to skip hopeless chunk counts cheaply.
+    floors = [max(1, math.ceil(cost * plan.min_ratio)) for cost in costs]
+    for count in range(len(items), 0, -1):
+        if sum(floors[:count]) > budget_tokens:
+            continue
+        packed = _compress_first(items[:count], rendered[:count], costs[:count], budget_tokens, count_tokens, comment_prefix, plan)
+        if packed is not None:
+            logger.debug(
+                "packed %d of %d chunks into %d tokens, %d compressed", count, len(items), packed.tokens, packed.compressed_chunks
+            )
+            return packed
+    return None
+
+
+def _compress_first(
+    items: Sequence[RetrievedChunk],
+    rendered: list[str],
+    costs: list[int],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    comment_prefix: str,
+    plan: CompressionPlan,
+) -> Context | None:
+    """Compress the lowest-ranked of `items` first until all of them fit, or return None."""
+    rendered = list(rendered)
+    costs = list(costs)
+    compressed = 0
+    for index in range(len(items) - 1, -1, -1):
+        excess = sum(costs) - budget_tokens
+        if excess <= 0:
+            break
+        item = items[index]
+        body_tokens = count_tokens(item.chunk.text.rstrip())
+        target = max(math.floor(body_tokens * plan.min_ratio), body_tokens - excess)
+        result = compress(
+            item.chunk.text.rstrip(), item.chunk.language, count_tokens, plan.priorities,
+            budget_tokens=target, protected_identifiers=plan.protected_identifiers,
+        )
+        rendered[index] = render_chunk(item, comment_prefix, result.text)
+        costs[index] = count_tokens(rendered[index])
+        compressed += 1
+    if sum(costs) > budget_tokens:
+        return None
+    text = "\n".join(rendered)
+    return Context(text=text, used=list(items), tokens=sum(costs), compressed_chunks=compressed)

@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.ask import build_ask_prompt, stream_answer
 from assistant.completion import complete_at
 from assistant.config import Settings
-from assistant.context import pack_context
+from assistant.context import compression_plan, pack_context
 from assistant.errors import IndexMissing, InvalidInput
 from assistant.model import Generator, load_generator
 from assistant.results import (
@@ -161,7 +161,9 @@ class Assistant:
         language = request.language or language_for_path(request.path) or ""
         comment = "#" if language == "python" else "//"
         generator = self.generator()
-        return pack_context(retrieved, self.settings.completion.context_tokens, generator.count_tokens, comment).text
+        settings = self.settings.completion
+        compression = compression_plan(settings.compression, settings.compression_min_ratio, "completion", query)
+        return pack_context(retrieved, settings.context_tokens, generator.count_tokens, comment, compression).text
 
     def _locked(self, tokens: Iterator[str]) -> Iterator[str]:
         with self._lock:

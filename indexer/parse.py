@@ -102,6 +102,42 @@ class Reference:
     end_byte: int
 
 
+@dataclass(frozen=True)
+class Ancestor:
+    """One node on the path from the root to a leaf, seen from that leaf.
+
+    `child_field` is the field name under which the path goes on into this node's child, and
+    `child_index` that child's position among the named children that are not extras
+    (comments), or -1 when the child is unnamed or an extra. `statement_count` is the number of
+    those named, non-extra children.
+    """
+
+    type: str
+    start_byte: int
+    child_field: str | None
+    child_index: int
+    statement_count: int
+
+
+@dataclass(frozen=True)
+class LeafToken:
+    """A leaf of the syntax tree with its ancestors, innermost first.
+
+    Strings, comments and character literals count as one leaf each, so their inner parts
+    (quotes, escapes, interpolations) never appear on their own.
+    """
+
+    start_byte: int
+    end_byte: int
+    type: str
+    is_named: bool
+    ancestors: tuple[Ancestor, ...]
+
+
+# Named nodes that leaf_tokens() keeps whole although they have children.
+_WHOLE_LEAF_TYPES = frozenset({"char_literal", "character_literal", "rune_literal", "jsx_text"})
+
+
 class SyntaxTree:
     """An opaque parse tree of one file; pass it back to the functions of this module."""
 
@@ -170,6 +206,43 @@ def find_symbols(tree: SyntaxTree) -> tuple[list[Definition], list[Reference]]:
             name_node = name_nodes[0]
             references.append(Reference(kind, _text(name_node), name_node.start_byte, name_node.end_byte))
     return definitions, references
+
+
+def leaf_tokens(source: bytes, language: str) -> list[LeafToken]:
+    """Parse `source` and return its non-empty leaves in byte order, with their ancestors.
+
+    Whitespace is not a leaf, so the bytes between two leaves are whitespace or, after a
+    syntax error, text that no leaf covers.
+    """
+    root = _parser(language).parse(source).root_node
+    leaves: list[LeafToken] = []
+    stack: list[tuple[tree_sitter.Node, tuple[Ancestor, ...]]] = [(root, ())]
+    while stack:
+        node, ancestors = stack.pop()
+        is_whole = node.is_named and (_is_opaque(node.type) or node.type in _WHOLE_LEAF_TYPES)
+        if node.child_count == 0 or is_whole:
+            if node.end_byte > node.start_byte:
+                leaves.append(LeafToken(node.start_byte, node.end_byte, node.type, node.is_named, ancestors))
+            continue
+        stack.extend(reversed(_child_paths(node, ancestors)))
+    return leaves
+
+
+def _child_paths(
+    node: tree_sitter.Node, ancestors: tuple[Ancestor, ...]
+) -> list[tuple[tree_sitter.Node, tuple[Ancestor, ...]]]:
+    children = node.children
+    statement_count = sum(1 for child in children if child.is_named and not child.is_extra)
+    paths = []
+    named_index = 0
+    for index, child in enumerate(children):
+        child_index = -1
+        if child.is_named and not child.is_extra:
+            child_index = named_index
+            named_index += 1
+        step = Ancestor(node.type, node.start_byte, node.field_name_for_child(index), child_index, statement_count)
+        paths.append((child, (step, *ancestors)))
+    return paths
 
 
 def split_points(tree: SyntaxTree, start_byte: int, end_byte: int, max_lines: int) -> list[tuple[int, int]]:
