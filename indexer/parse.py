@@ -208,6 +208,45 @@ def find_symbols(tree: SyntaxTree) -> tuple[list[Definition], list[Reference]]:
     return definitions, references
 
 
+@dataclass(frozen=True)
+class NodeSpan:
+    """A captured syntax node as plain values; `parents` holds its ancestors, nearest first, when requested."""
+
+    type: str
+    start_byte: int
+    end_byte: int
+    parents: tuple[NodeSpan, ...] = ()
+
+
+def query_captures(
+    tree: SyntaxTree, query_name: str, parent_depth: int = 0, with_parents: tuple[str, ...] = ()
+) -> list[dict[str, NodeSpan]]:
+    """Run `indexer/queries/<language>-<query_name>.scm` over the tree and return its matches.
+
+    Each match maps a capture name to its first node. Captures whose name starts with one of
+    `with_parents` also get up to `parent_depth` ancestors, so callers can see the context of
+    those nodes without walking the tree themselves.
+    """
+    cursor = tree_sitter.QueryCursor(_named_query(tree.language, query_name))
+    matches: list[dict[str, NodeSpan]] = []
+    for _, captures in cursor.matches(tree._tree.root_node):
+        match: dict[str, NodeSpan] = {}
+        for name, nodes in captures.items():
+            depth = parent_depth if with_parents and name.startswith(with_parents) else 0
+            match[name] = _node_span(nodes[0], depth)
+        matches.append(match)
+    return matches
+
+
+def _node_span(node: tree_sitter.Node, parent_depth: int) -> NodeSpan:
+    parents: list[NodeSpan] = []
+    parent = node.parent
+    while parent is not None and len(parents) < parent_depth:
+        parents.append(NodeSpan(parent.type, parent.start_byte, parent.end_byte))
+        parent = parent.parent
+    return NodeSpan(node.type, node.start_byte, node.end_byte, tuple(parents))
+
+
 def leaf_tokens(source: bytes, language: str) -> list[LeafToken]:
     """Parse `source` and return its non-empty leaves in byte order, with their ancestors.
 
@@ -361,8 +400,19 @@ def _query(language: str) -> tree_sitter.Query:
         raise ValueError(f"query indexer/queries/{language}.scm does not compile: {error}; fix the pattern") from error
 
 
+@functools.cache
+def _named_query(language: str, query_name: str) -> tree_sitter.Query:
+    file_name = f"{language}-{query_name}"
+    try:
+        return tree_sitter.Query(_language(language), _query_source(file_name))
+    except FileNotFoundError:
+        raise ValueError(f"no query indexer/queries/{file_name}.scm; {query_name} queries exist per language") from None
+    except tree_sitter.QueryError as error:
+        raise ValueError(f"query indexer/queries/{file_name}.scm does not compile: {error}; fix the pattern") from error
+
+
 def _query_source(language: str) -> str:
-    """Load a query file; a first line `; inherits: other` puts other's patterns in front."""
+    """Load a query file by name; a first line `; inherits: other` puts other's patterns in front."""
     text = importlib.resources.files("indexer").joinpath("queries", f"{language}.scm").read_text(encoding="utf-8")
     first_line = text.split("\n", 1)[0]
     if first_line.startswith(_INHERITS_PREFIX):
