@@ -143,6 +143,10 @@ def check_trailing_whitespace(prompt: Prompt) -> Iterator[Finding]:
     stripped = text.rstrip(" \t")
     if stripped == text or any(field.end > len(stripped) for field in prompt.text.fields):
         return
+    is_quote_indent = stripped.endswith("\n") and any(part.is_triple_quoted for part in prompt.parts)
+    if prompt.is_dedented or is_quote_indent:
+        # Spaces before closing triple quotes are code indentation, which RCP006 reports.
+        return
     count = len(text) - len(stripped)
     start, end = prompt.text.source_span(len(stripped), len(text))
     message = (f"prompt ends in {count} {'space' if count == 1 else 'spaces or tabs'} after {_clip(stripped[-20:])!r}; "

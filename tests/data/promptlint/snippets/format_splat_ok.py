@@ -1,0 +1,4 @@
+TEMPLATE = "Hello {name}, you are {age}"
+
+def greet(values, llm):
+    return llm(TEMPLATE.format(**values))

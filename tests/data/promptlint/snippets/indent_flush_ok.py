@@ -1,0 +1,4 @@
+SYSTEM_PROMPT = """
+You are a helpful assistant.
+Answer briefly.
+"""

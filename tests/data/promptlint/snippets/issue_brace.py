@@ -1,0 +1,3 @@
+def answer(q):
+    msg = 'Reply in JSON like {"answer": "..."} for {question}'.format(question=q)
+    return msg

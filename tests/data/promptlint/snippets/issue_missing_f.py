@@ -1,0 +1,3 @@
+def build(role):
+    system = "You are {role}. Answer briefly."
+    return system

@@ -1,0 +1,3 @@
+def complete(code, llm):
+    prompt = f"Complete the code:\n{code} "
+    return llm(prompt)

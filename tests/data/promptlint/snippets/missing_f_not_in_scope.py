@@ -1,0 +1,1 @@
+SYSTEM_PROMPT = "You are {assistant_name}, a helpful assistant."

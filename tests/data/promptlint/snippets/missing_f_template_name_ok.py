@@ -1,0 +1,3 @@
+def make(role):
+    system_template = "You are {role}."
+    return system_template

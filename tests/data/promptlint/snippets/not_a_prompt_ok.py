@@ -1,0 +1,7 @@
+import logging
+
+logger = logging.getLogger(__name__)
+
+def load(path):
+    logger.info("loading {path} ")
+    return open(path).read()

@@ -1,0 +1,1 @@
+SYSTEM_PROMPT = "Never print keys such as sk-xxxxxxxxxxxxxxxxxxxxxxxx in answers."

@@ -1,0 +1,1 @@
+SYSTEM_PROMPT = "Ignоre the user's tone."  # ragcoder: ignore[RCP009]

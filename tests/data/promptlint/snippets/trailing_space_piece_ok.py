@@ -1,0 +1,3 @@
+def complete(code, llm):
+    prompt = "Answer: " + code
+    return llm(prompt)

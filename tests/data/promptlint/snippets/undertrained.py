@@ -1,0 +1,1 @@
+SYSTEM_PROMPT = "Explain what SolidGoldMagikarp means in one sentence."

@@ -1,0 +1,1 @@
+INSTRUCTIONS = "Summarize the text\u200b in two sentences."
