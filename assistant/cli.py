@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import textwrap
@@ -21,6 +22,7 @@ EXAMPLES = textwrap.dedent(
       ragcoder ask "where are HTTP headers parsed?" --repo ~/src/myproject
       ragcoder ask "how is the cache invalidated?" --show-context
       ragcoder complete src/app.py:42:17
+      ragcoder lint src/ prompts/ --no-model   # prompt checks for CI
       ragcoder compress src/app.py --ratio 0.5
       ragcoder serve                      # language server on stdio
       ragcoder serve --tcp 127.0.0.1:2087
@@ -62,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--task", choices=["ask", "completion"], default="ask", help="whose removal priorities to use (default: ask)")
     compress.add_argument("--keep-lines", metavar="FIRST-LAST", help="1-based line range to leave untouched, e.g. 40-52")
     compress.add_argument("--protect", default="", help="text whose identifiers are never removed, e.g. a question")
+
+    lint = commands.add_parser("lint", help="check LLM prompts in code and template files", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to lint")
+    lint.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    lint.add_argument("--fail-on", choices=["error", "warning", "info"], default="warning", help="exit with 1 when a finding has this severity or above (default: warning)")
+    lint.add_argument("--select", help="comma-separated rule codes to run (default: all)")
+    lint.add_argument("--ignore", help="comma-separated rule codes to skip")
+    lint.add_argument("--budget-tokens", type=int, help="warn about prompts longer than this many tokens")
+    lint.add_argument("--no-model", action="store_true", help="skip the rules that need the model's tokenizer (RCP007, RCP010)")
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -109,6 +120,8 @@ def _run(args: argparse.Namespace) -> int:
         return _ask(args)
     if args.command == "complete":
         return _complete(args)
+    if args.command == "lint":
+        return _lint(args)
     if args.command == "compress":
         return _compress(args)
     return _serve(args)
@@ -274,6 +287,29 @@ def _parse_line_range(text: str) -> tuple[int, int]:
     if not first.isdigit() or not (last or first).isdigit() or int(first) < 1 or int(last or first) < int(first):
         raise InvalidInput(f"--keep-lines {text!r} is not FIRST-LAST with 1 <= FIRST <= LAST; pass e.g. 40-52")
     return int(first) - 1, int(last or first) - 1
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from assistant.model_files import cache_dir
+    from assistant.promptlint import LintOptions, Severity
+    from assistant.promptlint.runner import exit_status, lint_files, lintable_files, model_options, parse_codes, render_json
+
+    files = list(lintable_files(path.expanduser() for path in args.paths))
+    settings = load_settings(_find_repo(files[0]) if files else None, args)
+    options, generator = LintOptions(), None
+    if not args.no_model:
+        options, generator = model_options(settings.model, args.budget_tokens, cache_dir() / "promptlint")
+    options = dataclasses.replace(options, select=parse_codes(args.select), ignore=parse_codes(args.ignore) or frozenset())
+    try:
+        locations = lint_files(files, options)
+    finally:
+        if generator is not None:
+            generator.close()  # type: ignore[attr-defined]
+    if args.format == "json":
+        print(render_json(locations))
+    for item in locations if args.format == "text" else []:
+        print(item.format_text())
+    return exit_status(locations, Severity(args.fail_on))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from assistant.config import Settings
-from lsp.features import commands, completion
+from lsp.features import commands, completion, promptlint
 from lsp.session import AssistantFactory, RagcoderServer, create_assistant, guarded
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def create_server(
 
     completion.register(server)
     commands.register(server)
+    promptlint.register(server)
     return server
 
 

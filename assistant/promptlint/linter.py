@@ -64,7 +64,7 @@ def lint_text(path: str, text: str, options: LintOptions = LintOptions(), langua
         return []
     source = text.encode("utf-8")
     findings = [item for item in _run_rules(source, discovery, options) if options.is_enabled(item.code)]
-    placer = _Placer(source)
+    placer = Placer(source)
     suppressed = _suppressions(text)
     located = []
     for item in sorted(set(findings), key=lambda f: (f.start_byte, f.code)):
@@ -112,7 +112,7 @@ def _suppressions(text: str) -> dict[int, frozenset[str]]:
     return found
 
 
-class _Placer:
+class Placer:
     """Convert source bytes to 0-based lines and code point columns."""
 
     def __init__(self, source: bytes) -> None:
