@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.config import AskSettings
 from assistant.context import Context, compression_plan, pack_context
@@ -14,6 +15,9 @@ from assistant.model import Generator
 from assistant.retrieval import HybridRetriever
 from assistant.results import AskStream, Source
 from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from assistant.path_context import ContextPath, PathRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +28,11 @@ _PLACEHOLDER = re.compile(r"\{(context|question)\}")
 
 @dataclass(frozen=True)
 class AskPrompt:
-    """The filled ask template and the context inside it."""
+    """The filled ask template, the context inside it, and the graph paths when PathRAG built it."""
 
     text: str
     context: Context
+    paths: list[ContextPath] = field(default_factory=list)
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:
@@ -43,8 +48,13 @@ def build_ask_prompt(
     retriever: HybridRetriever,
     generator: Generator,
     settings: AskSettings,
+    path_retriever: PathRetriever | None = None,
 ) -> AskPrompt:
-    """Retrieve chunks for `question` and pack them into what is left of the context window."""
+    """Retrieve chunks for `question` and pack them into what is left of the context window.
+
+    With a `path_retriever`, the context is PathRAG paths over the code graph instead of flat
+    top-k chunks.
+    """
     if not question.strip():
         raise InvalidInput("the question is empty; pass the question as text, e.g. ragcoder ask \"where is X parsed?\"")
     template = load_prompt(ASK_TEMPLATE)
@@ -56,12 +66,24 @@ def build_ask_prompt(
             f"model's context window of {generator.n_ctx}; shorten the question or raise model.n_ctx"
         )
     budget = min(settings.context_tokens, available)
+    if path_retriever is not None:
+        return _path_prompt(question, template, path_retriever, budget, generator)
     retrieved = retriever.retrieve(question)
     compression = compression_plan(settings.compression, settings.compression_min_ratio, "ask", question)
     context = pack_context(retrieved, budget, generator.count_tokens, compression=compression)
     text = fill_template(template, {"context": context.text, "question": question})
     logger.debug("ask prompt: %d context tokens from %d chunks", context.tokens, len(context.used))
     return AskPrompt(text=text, context=context)
+
+
+def _path_prompt(
+    question: str, template: str, path_retriever: PathRetriever, budget: int, generator: Generator
+) -> AskPrompt:
+    path_context = path_retriever.build_context(question, budget, generator.count_tokens)
+    context = path_context.context
+    text = fill_template(template, {"context": context.text, "question": question})
+    logger.debug("ask prompt: %d context tokens from %d paths", context.tokens, len(path_context.paths))
+    return AskPrompt(text=text, context=context, paths=path_context.paths)
 
 
 def sources_of(context: Context) -> list[Source]:

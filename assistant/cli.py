@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings, load_repository_settings, merge
+from assistant.config import RetrievalMode, Settings, load_repository_settings, merge
 from assistant.errors import AssistantError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ EXAMPLES = textwrap.dedent(
       ragcoder ask "how is the cache invalidated?" --show-context
       ragcoder complete src/app.py:42:17
       ragcoder lint src/ prompts/ --no-model   # prompt checks for CI
+      ragcoder graph Warehouse.add --repo ~/src/myproject
       ragcoder compress src/app.py --ratio 0.5
       ragcoder serve                      # language server on stdio
       ragcoder serve --tcp 127.0.0.1:2087
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--task", choices=["ask", "completion"], default="ask", help="whose removal priorities to use (default: ask)")
     compress.add_argument("--keep-lines", metavar="FIRST-LAST", help="1-based line range to leave untouched, e.g. 40-52")
     compress.add_argument("--protect", default="", help="text whose identifiers are never removed, e.g. a question")
+
+    graph = commands.add_parser("graph", help="print the callers, callees, parents and children of a symbol", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    graph.add_argument("symbol", help="a qualified name (Class.method), the last part of one (method), or a file path")
+    graph.add_argument("--repo", type=Path, default=Path("."), help="indexed repository (default: current folder)")
 
     lint = commands.add_parser("lint", help="check LLM prompts in code and template files", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to lint")
@@ -122,6 +127,8 @@ def _run(args: argparse.Namespace) -> int:
         return _complete(args)
     if args.command == "lint":
         return _lint(args)
+    if args.command == "graph":
+        return _graph(args)
     if args.command == "compress":
         return _compress(args)
     return _serve(args)
@@ -182,9 +189,11 @@ def _ask(args: argparse.Namespace) -> int:
     extra = {"ask": {"max_tokens": args.max_tokens}} if args.max_tokens else None
     settings = load_settings(repo, args, extra)
     assistant = Assistant(repo, settings)
-    prompt = build_ask_prompt(args.question, assistant.retriever(), assistant.generator(), settings.ask)
+    path_retriever = _path_retriever(assistant) if settings.retrieval.mode == RetrievalMode.PATHRAG else None
+    prompt = build_ask_prompt(args.question, assistant.retriever(), assistant.generator(), settings.ask, path_retriever)
     if args.show_context:
         _print_context(prompt.context, assistant)
+        _print_paths(prompt.paths)
     stream = stream_answer(prompt, assistant.generator(), settings.ask)
     for piece in stream.tokens:
         sys.stdout.write(piece)
@@ -205,6 +214,48 @@ def _print_context(context: Any, assistant: Any) -> None:
             f"score {item.hit.score:.4f}, {count(chunk.text)} tokens"
         )
     print()
+
+
+def _path_retriever(assistant: Any) -> Any:
+    from assistant.path_context import PathRetriever
+    from indexer.store import IndexStore
+
+    store = IndexStore.open(assistant.index_dir, create=False)
+    return PathRetriever(assistant.retriever(), store, assistant.settings.pathrag)
+
+
+def _print_paths(paths: Any) -> None:
+    if not paths:
+        return
+    print(f"Paths: {len(paths)}, most reliable last")
+    for path in paths:
+        print(f"  reliability {path.reliability:.4f}, {path.tokens} tokens: {path.description}")
+    print()
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from indexer.build import index_dir_for
+    from indexer.graph import find_nodes, neighborhood
+    from indexer.store import IndexStore
+
+    repo = args.repo.expanduser()
+    store = IndexStore.open(index_dir_for(repo, load_settings(repo, args)), create=False)
+    try:
+        keys = find_nodes(store, args.symbol)
+        if not keys:
+            raise InvalidInput(f"no symbol or file named {args.symbol!r} in the index of {repo}; check the spelling or re-index")
+        for key in keys:
+            around = neighborhood(store, key)
+            print(key)
+            for title, neighbors in [("callers", around.callers), ("callees", around.callees), ("parents", around.parents),
+                                     ("children", around.children), ("related", around.related)]:
+                print(f"  {title}:" + ("" if neighbors else " none"))
+                for neighbor in neighbors:
+                    where = f", line {neighbor.lineno}" if neighbor.lineno else ""
+                    print(f"    {neighbor.key}  ({neighbor.edge_type}, confidence {neighbor.confidence:.2f}{where})")
+    finally:
+        store.close()
+    return 0
 
 
 def parse_position(position: str) -> tuple[Path, int, int]:

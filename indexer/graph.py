@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING
 from indexer import graph_store
 from indexer.graph_facts import RefFact, reference_facts
 from indexer.graph_modules import module_parts
-from indexer.graph_resolve import CALLS, CONTAINS, INHERITS, DefRecord, Edge, Resolver, resolve_all, short_name
+from indexer.graph_resolve import (
+    CALLS,
+    CONTAINS,
+    INHERITS,
+    MAX_FALLBACK_CANDIDATES,
+    DefRecord,
+    Edge,
+    Resolver,
+    resolve_all,
+    short_name,
+)
 from indexer.types import Symbol
 
 if TYPE_CHECKING:
@@ -50,8 +60,9 @@ def update_graph(
     """Re-resolve the edges that the changed and removed files can affect, in one transaction.
 
     Affected are the changed files, the files with an edge into a changed or removed file, and
-    the files with a reference named like a definition or module of a changed or removed file
-    (before or after the change). `full` (or an empty graph) re-resolves every file.
+    the files with a reference named like a module of a changed file or like one of its
+    definitions whose by-name resolution can change. `full` (or an empty graph) re-resolves
+    every file.
     """
     started = time.perf_counter()
     with store.transaction(), store.connection() as connection:
@@ -80,20 +91,39 @@ def update_graph(
 def _affected_paths(
     connection: sqlite3.Connection, defs: list[DefRecord], files: dict[str, str], changed: set[str], removed: set[str]
 ) -> set[str]:
+    """Find the files whose edges a change can alter.
+
+    A definition name matters for files outside the change only through the by-name fallback,
+    which gives up on names with more than `MAX_FALLBACK_CANDIDATES` definitions. So a name
+    with more definitions than that both before and after the change (`get`, `__init__`)
+    pulls in no files. Scope and import resolution into a changed file is covered by the
+    files that already had an edge into it.
+
+    NOTE: a file that reaches a changed module only through a re-exporting package (and had
+    no edge into the module before) is not re-resolved until a full update.
+    """
     touched = changed | removed
-    names = {short_name(record.name) for record in defs if record.path in changed}
+    after = Counter(short_name(record.name) for record in defs)
+    added = Counter(short_name(record.name) for record in defs if record.path in changed)
+    dropped: Counter[str] = Counter()
+    module_names: set[str] = set()
     for path in touched:
         rows = connection.execute(
             "SELECT target FROM graph_edges WHERE edge_type = ? AND path = ?", (CONTAINS, path)
         ).fetchall()
-        names.update(short_name(row[0].partition("::")[2]) for row in rows)
+        dropped.update(short_name(row[0].partition("::")[2]) for row in rows)
         parts = module_parts(path, files.get(path) or "python")
         if parts:
-            names.add(parts[-1])
+            module_names.add(parts[-1])
 
+    names = {
+        name
+        for name in added.keys() | dropped.keys()
+        if min(after[name], after[name] - added[name] + dropped[name]) <= MAX_FALLBACK_CANDIDATES
+    }
     affected = set(changed)
     affected |= graph_store.edge_sources_into(connection, touched)
-    affected |= graph_store.paths_with_ref_names(connection, names)
+    affected |= graph_store.paths_with_ref_names(connection, names | module_names)
     return (affected - removed) & set(files)
 
 

@@ -1,0 +1,210 @@
+"""PathRAG retrieval for ask: start nodes from hybrid retrieval, paths from the code graph, path-based prompt.
+
+Each kept path is written as a sentence naming its relations, followed by the code of its nodes
+that no earlier block showed. Paths (by reliability) and the start nodes' own chunks (by scaled
+retrieval score) share one priority order for the budget. The prompt lists them in reverse, so
+the most reliable block ends up last, next to the question.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.config import PathRagSettings
+from assistant.context import Context, render_chunk
+from assistant.pathrag import Hop, PathGraph, ScoredPath, find_paths
+from assistant.retrieval import Hit, HybridRetriever, RetrievedChunk
+from indexer.graph import load_edges, node_chunk_ids
+from indexer.graph_resolve import CALLS, CONTAINS, IMPORTS, INHERITS, OVERRIDES, REFERENCES
+
+if TYPE_CHECKING:
+    from indexer.store import IndexStore
+
+logger = logging.getLogger(__name__)
+
+_VERBS = {
+    CALLS: "calls",
+    CONTAINS: "contains",
+    IMPORTS: "imports",
+    INHERITS: "inherits from",
+    OVERRIDES: "overrides",
+    REFERENCES: "imports",
+}
+# Retrieval returns several chunks per definition when it was split, so ask for more chunks
+# than start nodes.
+_CHUNKS_PER_NODE = 3
+LONE_NODE_WEIGHT = 0.6
+"""Priority of a start node's own chunk, times its scaled retrieval score, against path
+reliabilities. 0.6 scored best of 0.3, 0.6 and 1.0 on the PathRAG dev set, because it lets a
+path between the two best hits (reliability up to 0.8) go before the weaker hits' own chunks."""
+FILE_NODE_CHUNKS = 0
+"""Module chunks shown for a file node on a path; 0 because a module's top-level code (imports,
+constants) took budget from definitions without raising recall on the dev set."""
+
+
+@dataclass(frozen=True)
+class ContextPath:
+    """A path that went into the context, with its reliability and the tokens its block took."""
+
+    description: str
+    reliability: float
+    tokens: int
+
+
+@dataclass(frozen=True)
+class PathContext:
+    """Packed path-based context: the `Context` for the prompt and the paths inside it, in prompt order."""
+
+    context: Context
+    paths: list[ContextPath]
+
+
+class PathRetriever:
+    """PathRAG over one index: hybrid retrieval for start nodes, the code graph for paths.
+
+    The graph is loaded from the store on first use and kept; build a new retriever after
+    re-indexing.
+    """
+
+    def __init__(self, retriever: HybridRetriever, store: IndexStore, settings: PathRagSettings) -> None:
+        self._retriever = retriever
+        self._store = store
+        self._settings = settings
+        self._graph: PathGraph | None = None
+        self._lock = threading.Lock()
+
+    def graph(self) -> PathGraph:
+        """Return the in-memory path graph, loading it on first use."""
+        with self._lock:
+            if self._graph is None:
+                self._graph = PathGraph(load_edges(self._store))
+            return self._graph
+
+    def start_nodes(self, query: str) -> tuple[list[str], dict[str, RetrievedChunk]]:
+        """Return the top node keys for `query` from hybrid retrieval, with the best chunk of each."""
+        retrieved = self._retriever.retrieve(query, top_k=self._settings.start_nodes * _CHUNKS_PER_NODE)
+        best: dict[str, RetrievedChunk] = {}
+        for item in retrieved:
+            key = node_key_of(item.chunk.path, item.chunk.symbol, item.chunk.chunk_type)
+            best.setdefault(key, item)
+            if len(best) >= self._settings.start_nodes:
+                break
+        return list(best), best
+
+    def build_context(self, query: str, budget_tokens: int, count_tokens: Callable[[str], int]) -> PathContext:
+        """Retrieve start nodes, find and prune paths, and pack them into `budget_tokens`."""
+        starts, retrieved = self.start_nodes(query)
+        settings = self._settings
+        resources = start_resources(retrieved)
+        paths = find_paths(self.graph(), starts, settings.alpha, settings.threshold, settings.max_paths, resources)
+        code = self.node_code({node for path in paths for node in path.nodes}, retrieved)
+        priority = {node: LONE_NODE_WEIGHT * resource for node, resource in resources.items()}
+        return pack_paths(paths, starts, retrieved, code, budget_tokens, count_tokens, priority)
+
+
+    def node_code(self, nodes: set[str], retrieved: dict[str, RetrievedChunk]) -> dict[str, list[RetrievedChunk]]:
+        """Return the chunks of each node, scored with the node's retrieval score (0 when not retrieved)."""
+        ids_by_node = node_chunk_ids(self._store, nodes, max_file_chunks=FILE_NODE_CHUNKS)
+        chunks = self._store.chunks([chunk_id for ids in ids_by_node.values() for chunk_id in ids])
+        code: dict[str, list[RetrievedChunk]] = {}
+        for node, ids in ids_by_node.items():
+            score = retrieved[node].hit.score if node in retrieved else 0.0
+            code[node] = [RetrievedChunk(Hit(chunk_id, score), chunks[chunk_id]) for chunk_id in ids if chunk_id in chunks]
+        return code
+
+
+def start_resources(retrieved: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+    """Scale each start node's retrieval score by the best one, so the top hit sends resource 1."""
+    top = max((item.hit.score for item in retrieved.values()), default=0.0)
+    if top <= 0:
+        return {node: 1.0 for node in retrieved}
+    return {node: item.hit.score / top for node, item in retrieved.items()}
+
+
+def node_key_of(path: str, symbol: str, chunk_type: str) -> str:
+    """Return the graph node key of a chunk: its file for module code, else its definition."""
+    return path if chunk_type == "module" else f"{path}::{symbol}"
+
+
+def describe_path(path: ScoredPath) -> str:
+    """Write a path as text that names its relations, one clause per hop, in the edges' own direction."""
+    clauses = [_clause(hop) for hop in path.hops]
+    defined_in = [
+        f"`{_display(node)}` is defined in `{node.partition('::')[0]}`"
+        for node in dict.fromkeys(path.nodes)
+        if "::" in node and not _is_contained_in_path(node, path)
+    ]
+    return "; ".join(clauses + defined_in) + "."
+
+
+def _clause(hop: Hop) -> str:
+    edge = hop.edge
+    return f"`{_display(edge.source)}` {_VERBS.get(edge.edge_type, edge.edge_type)} `{_display(edge.target)}`"
+
+
+def _is_contained_in_path(node: str, path: ScoredPath) -> bool:
+    return any(hop.edge.edge_type == CONTAINS and hop.edge.target == node and "::" not in hop.edge.source for hop in path.hops)
+
+
+def _display(node: str) -> str:
+    file_path, separator, name = node.partition("::")
+    return name if separator else file_path
+
+
+def pack_paths(
+    paths: Sequence[ScoredPath],
+    starts: Sequence[str],
+    retrieved: dict[str, RetrievedChunk],
+    code: dict[str, list[RetrievedChunk]],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    node_priority: Mapping[str, float] | None = None,
+) -> PathContext:
+    """Pack path blocks and lone start nodes by priority into the budget, and order them for the prompt.
+
+    A path's priority is its reliability. A start node's is `node_priority[node]`; without
+    it, lone start nodes come after every path. A block that does not fit is skipped and
+    smaller ones after it may still fit. The prompt lists the blocks in rising priority, so
+    the most reliable path is last.
+    """
+    candidates: list[tuple[float, int, ScoredPath | str]] = [
+        (path.reliability, index, path) for index, path in enumerate(paths)
+    ]
+    for index, node in enumerate(starts, start=len(paths)):
+        priority = -1.0 if node_priority is None else node_priority.get(node, -1.0)
+        candidates.append((priority, index, node))
+    candidates.sort(key=lambda item: (-item[0], item[1]))
+
+    shown: set[str] = set()
+    used: list[RetrievedChunk] = []
+    blocks: list[tuple[str, ContextPath | None]] = []
+    total = 0
+    for _, _, candidate in candidates:
+        if isinstance(candidate, ScoredPath):
+            new_nodes = [node for node in candidate.nodes if node not in shown]
+            items = [item for node in new_nodes for item in code.get(node, [])]
+            description = describe_path(candidate)
+            block = "\n".join([f"# Path: {description}", *(render_chunk(item) for item in items)])
+        else:
+            lone = retrieved.get(candidate)
+            if candidate in shown or lone is None:
+                continue
+            new_nodes, items, block = [candidate], [lone], render_chunk(lone)
+        cost = count_tokens(block)
+        if total + cost > budget_tokens:
+            continue
+        total += cost
+        shown.update(new_nodes)
+        used.extend(items)
+        info = ContextPath(description, candidate.reliability, cost) if isinstance(candidate, ScoredPath) else None
+        blocks.append((block, info))
+
+    blocks.reverse()
+    context = Context(text="\n".join(block for block, _ in blocks), used=used, tokens=total)
+    paths_used = [info for _, info in blocks if info is not None]
+    logger.debug("packed %d paths and %d lone nodes into %d tokens", len(paths_used), len(blocks) - len(paths_used), total)
+    return PathContext(context=context, paths=paths_used)

@@ -1,0 +1,160 @@
+"""Tests for PathRAG path search, flow pruning and path-based context on small hand-made graphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.path_context import describe_path, pack_paths
+from assistant.pathrag import PathGraph, ScoredPath, find_paths
+from assistant.retrieval import Hit, RetrievedChunk
+from indexer.graph_resolve import Edge
+from indexer.types import Chunk
+
+
+def _edge(source: str, target: str, confidence: float = 1.0, edge_type: str = "calls") -> Edge:
+    return Edge(source, target, edge_type, confidence, "x.py", 1)
+
+
+# A calls B and D, B calls C, D calls C with confidence 0.5.
+# Incident confidence sums: A 2.0, B 2.0, C 1.5, D 1.5.
+DIAMOND = [_edge("A", "B"), _edge("B", "C"), _edge("A", "D"), _edge("D", "C", 0.5)]
+
+
+def _summary(paths: list[ScoredPath]) -> list[tuple[tuple[str, ...], float]]:
+    return [(path.nodes, round(path.reliability, 5)) for path in paths]
+
+
+def test_find_paths_diamond_matches_hand_worked_scores() -> None:
+    # From C: C-B gets 0.8 * 1 * 1/1.5 = 0.53333, then B-A gets 0.8 * 0.53333 * 1/2 = 0.21333,
+    # mean 0.37333; it beats A-B-C (0.4, 0.16, mean 0.28), which has the same node set.
+    # From A: A-D gets 0.4, then D-C gets 0.8 * 0.4 * 0.5/1.5 = 0.10667, mean 0.25333.
+    # From C, C-D gets 0.26667 < 0.3, so D passes nothing on and C-D-A is never found.
+    paths = find_paths(PathGraph(DIAMOND), ["A", "C"], alpha=0.8, threshold=0.3, max_paths=15)
+
+    assert _summary(paths) == [(("C", "B", "A"), 0.37333), (("A", "D", "C"), 0.25333)]
+    assert [round(r, 5) for r in paths[0].resources] == [0.53333, 0.21333]
+
+
+def test_find_paths_high_threshold_prunes_weak_branch() -> None:
+    # A-B and A-D reach 0.4 < 0.45, so only the flow from C through B survives.
+    paths = find_paths(PathGraph(DIAMOND), ["A", "C"], alpha=0.8, threshold=0.45, max_paths=15)
+
+    assert _summary(paths) == [(("C", "B", "A"), 0.37333)]
+
+
+def test_find_paths_lower_threshold_keeps_more_reliable_duplicate() -> None:
+    # At 0.2, C-D (0.26667) passes on: C-D-A gets (0.26667, 0.14222), mean 0.20444, which
+    # loses to A-D-C (0.25333) on the same node set.
+    paths = find_paths(PathGraph(DIAMOND), ["A", "C"], alpha=0.8, threshold=0.2, max_paths=15)
+
+    assert _summary(paths) == [(("C", "B", "A"), 0.37333), (("A", "D", "C"), 0.25333)]
+
+
+def test_find_paths_max_paths_keeps_best() -> None:
+    paths = find_paths(PathGraph(DIAMOND), ["A", "C"], alpha=0.8, threshold=0.3, max_paths=1)
+
+    assert _summary(paths) == [(("C", "B", "A"), 0.37333)]
+
+
+def test_find_paths_adjacent_starts_give_one_hop_path() -> None:
+    # A-B: 0.8 * 1/2 = 0.4 from either end, so the tie goes to the smaller node tuple.
+    paths = find_paths(PathGraph(DIAMOND), ["A", "B"], alpha=0.8, threshold=0.3, max_paths=15)
+
+    assert _summary(paths) == [(("A", "B"), 0.4)]
+
+
+def test_find_paths_confidence_weights_flow() -> None:
+    # From S (edges 0.9 and 0.1) T gets 0.8 * 0.9 / 1.0 = 0.72; from T (edges 0.9 and 1.0) S
+    # gets only 0.8 * 0.9 / 1.9 = 0.37895, so the path keeps the flow from S.
+    graph = PathGraph([_edge("S", "T", 0.9), _edge("S", "U", 0.1), _edge("T", "V", 1.0)])
+
+    paths = find_paths(graph, ["S", "T"], alpha=0.8, threshold=0.3, max_paths=15)
+
+    assert _summary(paths) == [(("S", "T"), 0.72)]
+
+
+def test_find_paths_path_ends_at_first_start_node() -> None:
+    # A leaf sends all its flow to its only neighbour (0.8), and a path stops at the first
+    # start node it reaches, so T-S-U is not a path when S is a start node.
+    graph = PathGraph([_edge("S", "T", 0.9), _edge("S", "U", 0.1)])
+
+    paths = find_paths(graph, ["S", "T", "U"], alpha=0.8, threshold=0.3, max_paths=15)
+
+    assert _summary(paths) == [(("T", "S"), 0.8), (("U", "S"), 0.8)]
+
+
+def test_find_paths_longer_than_three_hops_not_found() -> None:
+    chain = [_edge("P", "Q"), _edge("Q", "R"), _edge("R", "S"), _edge("S", "T")]
+
+    paths = find_paths(PathGraph(chain), ["P", "T"], alpha=1.0, threshold=0.0, max_paths=15)
+
+    assert paths == []
+
+
+def test_find_paths_start_outside_graph_ignored() -> None:
+    paths = find_paths(PathGraph(DIAMOND), ["A", "missing"], alpha=0.8, threshold=0.3, max_paths=15)
+
+    assert paths == []
+
+
+@pytest.mark.parametrize("alpha, threshold", [(0.0, 0.3), (1.5, 0.3), (0.8, 1.0)])
+def test_find_paths_invalid_parameters_raise(alpha: float, threshold: float) -> None:
+    with pytest.raises(ValueError, match="invalid"):
+        find_paths(PathGraph(DIAMOND), ["A"], alpha=alpha, threshold=threshold, max_paths=1)
+
+
+SERVE = "app/server.py::serve"
+PARSE = "http/parse.py::parse_request"
+HEADERS = "http/parse.py::read_headers"
+
+
+def _item(key: str, text: str) -> RetrievedChunk:
+    path, _, symbol = key.partition("::")
+    chunk = Chunk(path, "python", symbol, "function", 1, 1, 0, len(text), text, "h")
+    return RetrievedChunk(Hit(1, 0.5), chunk)
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def test_describe_path_names_relations_in_edge_direction() -> None:
+    graph = PathGraph([_edge(SERVE, PARSE), _edge(PARSE, HEADERS)])
+    [path] = find_paths(graph, [HEADERS, SERVE], alpha=0.8, threshold=0.3, max_paths=1)
+
+    text = describe_path(path)
+
+    assert text == (
+        "`serve` calls `parse_request`; `parse_request` calls `read_headers`; "
+        "`serve` is defined in `app/server.py`; `parse_request` is defined in `http/parse.py`; "
+        "`read_headers` is defined in `http/parse.py`."
+    )
+
+
+def test_pack_paths_most_reliable_last_and_code_once() -> None:
+    graph = PathGraph([_edge(SERVE, PARSE, 0.9), _edge(SERVE, HEADERS, 0.3), _edge(PARSE, HEADERS, 0.3)])
+    starts = [SERVE, PARSE, HEADERS]
+    paths = find_paths(graph, starts, alpha=0.8, threshold=0.3, max_paths=15)
+    code = {key: [_item(key, f"def {key.partition('::')[2]}(): pass")] for key in starts}
+
+    packed = pack_paths(paths, starts, {}, code, budget_tokens=1000, count_tokens=_words)
+
+    text = packed.context.text
+    assert [round(p.reliability, 4) for p in packed.paths] == sorted(round(p.reliability, 4) for p in paths)
+    assert text.rindex("# Path:") == text.index(f"# Path: {describe_path(paths[0])}")
+    for key in starts:
+        assert text.count(f"def {key.partition('::')[2]}()") == 1
+    assert packed.context.tokens == sum(p.tokens for p in packed.paths)
+
+
+def test_pack_paths_over_budget_skips_path_keeps_lone_start() -> None:
+    graph = PathGraph([_edge(SERVE, PARSE)])
+    paths = find_paths(graph, [SERVE, PARSE], alpha=0.8, threshold=0.3, max_paths=15)
+    code = {SERVE: [_item(SERVE, "word " * 50)], PARSE: [_item(PARSE, "word " * 50)]}
+    lone = _item(HEADERS, "def read_headers(): pass")
+
+    packed = pack_paths(paths, [SERVE, PARSE, HEADERS], {HEADERS: lone}, code, budget_tokens=40, count_tokens=_words)
+
+    assert packed.paths == []
+    assert [item.chunk.symbol for item in packed.context.used] == ["read_headers"]
+    assert packed.context.tokens <= 40
