@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from assistant.config import RetrievalMode, Settings, load_repository_settings, merge
+from assistant.config import Settings, load_repository_settings, merge
 from assistant.errors import AssistantError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -182,15 +182,14 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from assistant.ask import build_ask_prompt, stream_answer
+    from assistant.ask import stream_answer
     from assistant.service import Assistant
 
     repo = args.repo.expanduser()
     extra = {"ask": {"max_tokens": args.max_tokens}} if args.max_tokens else None
     settings = load_settings(repo, args, extra)
     assistant = Assistant(repo, settings)
-    path_retriever = _path_retriever(assistant) if settings.retrieval.mode == RetrievalMode.PATHRAG else None
-    prompt = build_ask_prompt(args.question, assistant.retriever(), assistant.generator(), settings.ask, path_retriever)
+    prompt = assistant.prepare_ask(args.question)
     if args.show_context:
         _print_context(prompt.context, assistant)
         _print_paths(prompt.paths)
@@ -214,14 +213,6 @@ def _print_context(context: Any, assistant: Any) -> None:
             f"score {item.hit.score:.4f}, {count(chunk.text)} tokens"
         )
     print()
-
-
-def _path_retriever(assistant: Any) -> Any:
-    from assistant.path_context import PathRetriever
-    from indexer.store import IndexStore
-
-    store = IndexStore.open(assistant.index_dir, create=False)
-    return PathRetriever(assistant.retriever(), store, assistant.settings.pathrag)
 
 
 def _print_paths(paths: Any) -> None:

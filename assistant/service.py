@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from assistant.ask import build_ask_prompt, stream_answer
+from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
-from assistant.config import Settings
+from assistant.config import RetrievalMode, Settings
 from assistant.context import compression_plan, pack_context
 from assistant.errors import IndexMissing, InvalidInput
 from assistant.model import Generator, load_generator
@@ -26,6 +26,7 @@ from assistant.results import (
     ProgressCallback,
     Source,
 )
+from assistant.path_context import PathRetriever
 from assistant.retrieval import HybridRetriever
 from indexer.build import index_dir_for, index_repository, load_vector_index
 from indexer.embedder import Embedder, load_embedder
@@ -103,14 +104,23 @@ class Assistant:
             self._close_index()
             return index_repository(self.repo, self.settings, self.embedder, progress=progress, rebuild=rebuild)
 
+    def prepare_ask(self, question: str) -> AskPrompt:
+        """Retrieve and pack the context for `question`, flat or along code-graph paths
+        as `retrieval.mode` says."""
+        with self._lock:
+            retriever = self.retriever()
+            path_retriever = None
+            if self.settings.retrieval.mode is RetrievalMode.PATHRAG and self._store is not None:
+                path_retriever = PathRetriever(retriever, self._store, self.settings.pathrag)
+            return build_ask_prompt(question, retriever, self.generator(), self.settings.ask, path_retriever)
+
     def ask(self, question: str, is_cancelled: Callable[[], bool] | None = None) -> AskStream:
         """Retrieve context for `question` and start generating the answer.
 
         The returned token iterator holds the model lock while it runs, so consume it fully
         (or close it) before the next call.
         """
-        with self._lock:
-            prompt = build_ask_prompt(question, self.retriever(), self.generator(), self.settings.ask)
+        prompt = self.prepare_ask(question)
         stream = stream_answer(prompt, self.generator(), self.settings.ask, is_cancelled)
         return AskStream(tokens=self._locked(stream.tokens), sources=stream.sources)
 
