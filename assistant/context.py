@@ -11,6 +11,7 @@ from assistant.compress import compress, load_priorities, mentioned_identifiers
 from assistant.errors import InvalidInput
 from assistant.retrieval import RetrievedChunk
 from assistant.token_types import TokenType
+from indexer.parse import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def _compress_first(
         if excess <= 0:
             break
         item = items[index]
+        if item.chunk.language not in LANGUAGES:
+            continue
         body_tokens = count_tokens(item.chunk.text.rstrip())
         target = max(math.floor(body_tokens * plan.min_ratio), body_tokens - excess)
         result = compress(

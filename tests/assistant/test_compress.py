@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -195,3 +196,16 @@ def test_pack_context_compression_too_tight_drops_chunk() -> None:
 
     assert [item.chunk.symbol for item in packed.used] == ["f1"]
     assert packed.tokens <= one_cost + 5
+
+
+def test_pack_context_compression_unknown_language_left_whole() -> None:
+    body = "line one of the notes\nline two of the notes\nline three of the notes\n"
+    items = [_item(1, body), _item(2, body)]
+    items[1] = RetrievedChunk(hit=items[1].hit, chunk=dataclasses.replace(items[1].chunk, language="markdown"))
+    one_cost = _count_pieces(pack_context(items[:1], 1000, _count_pieces).text)
+    plan = CompressionPlan(load_priorities("ask"), min_ratio=0.3)
+
+    packed = pack_context(items, one_cost + 8, _count_pieces, compression=plan)
+
+    assert packed.compressed_chunks == 0
+    assert packed.tokens <= one_cost + 8
