@@ -2,7 +2,7 @@
 
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient, type LanguageClientOptions, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 
 import { registerCommands } from './commands';
 import { createInlineMiddleware } from './inlineMiddleware';
@@ -91,7 +91,13 @@ function createClient(): LanguageClient | undefined {
     },
   };
   output.info(`starting ${launch.command} ${launch.args.join(' ')}`);
-  return new LanguageClient('ragcoder', 'ragcoder', serverOptions, clientOptions);
+  const created = new LanguageClient('ragcoder', 'ragcoder', serverOptions, clientOptions);
+  // The client restarts a crashed server a few times on its own, so the status follows its state.
+  created.onDidChangeState((event) => {
+    status.serverRunning = event.newState === State.Running;
+    refreshStatus();
+  });
+  return created;
 }
 
 async function startClient(): Promise<void> {

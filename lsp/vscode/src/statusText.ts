@@ -35,7 +35,7 @@ export function statusText(snapshot: StatusSnapshot): string {
   }
   const icon = snapshot.completionsEnabled ? '$(sparkle)' : '$(circle-slash)';
   const latency = snapshot.lastLatencyMs === null ? '' : ` · ${Math.round(snapshot.lastLatencyMs)} ms`;
-  return `${icon} ragcoder · ${INDEX_LABELS[snapshot.indexState]}${latency}`;
+  return `${icon} ragcoder (${snapshot.model}) · ${INDEX_LABELS[snapshot.indexState]}${latency}`;
 }
 
 export function statusTooltip(snapshot: StatusSnapshot): string {

@@ -47,9 +47,10 @@ describe('explainArguments', () => {
 describe('status bar', () => {
   const running = { model: 'default model', indexState: 'present' as const, lastLatencyMs: 123.4, completionsEnabled: true, serverRunning: true };
 
-  it('statusText shows index state and latency', () => {
-    assert.strictEqual(statusText(running), '$(sparkle) ragcoder · indexed · 123 ms');
-    assert.strictEqual(statusText({ ...running, lastLatencyMs: null, indexState: 'missing' }), '$(sparkle) ragcoder · no index');
+  it('statusText shows model, index and latency', () => {
+    assert.strictEqual(statusText(running), '$(sparkle) ragcoder (default model) · indexed · 123 ms');
+    assert.strictEqual(statusText({ ...running, lastLatencyMs: null, indexState: 'missing' }), '$(sparkle) ragcoder (default model) · no index');
+    assert.strictEqual(statusText({ ...running, completionsEnabled: false }), '$(circle-slash) ragcoder (default model) · indexed · 123 ms');
     assert.strictEqual(statusText({ ...running, serverRunning: false }), '$(error) ragcoder: stopped');
   });
 
