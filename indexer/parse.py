@@ -11,7 +11,7 @@ import importlib.resources
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import tree_sitter
@@ -210,41 +210,41 @@ def find_symbols(tree: SyntaxTree) -> tuple[list[Definition], list[Reference]]:
 
 @dataclass(frozen=True)
 class NodeSpan:
-    """A captured syntax node as plain values; `parents` holds its ancestors, nearest first, when requested."""
+    """A captured syntax node as plain values, plus an opaque handle that `parent_of` reads."""
 
     type: str
     start_byte: int
     end_byte: int
-    parents: tuple[NodeSpan, ...] = ()
+    handle: object = field(default=None, compare=False, repr=False)
 
 
-def query_captures(
-    tree: SyntaxTree, query_name: str, parent_depth: int = 0, with_parents: tuple[str, ...] = ()
-) -> list[dict[str, NodeSpan]]:
+def query_captures(tree: SyntaxTree, query_name: str) -> list[dict[str, NodeSpan]]:
     """Run `indexer/queries/<language>-<query_name>.scm` over the tree and return its matches.
 
-    Each match maps a capture name to its first node. Captures whose name starts with one of
-    `with_parents` also get up to `parent_depth` ancestors, so callers can see the context of
-    those nodes without walking the tree themselves.
+    Each match maps a capture name to its first node.
     """
     cursor = tree_sitter.QueryCursor(_named_query(tree.language, query_name))
     matches: list[dict[str, NodeSpan]] = []
     for _, captures in cursor.matches(tree._tree.root_node):
         match: dict[str, NodeSpan] = {}
         for name, nodes in captures.items():
-            depth = parent_depth if with_parents and name.startswith(with_parents) else 0
-            match[name] = _node_span(nodes[0], depth)
+            node = nodes[0]
+            match[name] = NodeSpan(node.type, node.start_byte, node.end_byte, node)
         matches.append(match)
     return matches
 
 
-def _node_span(node: tree_sitter.Node, parent_depth: int) -> NodeSpan:
-    parents: list[NodeSpan] = []
-    parent = node.parent
-    while parent is not None and len(parents) < parent_depth:
-        parents.append(NodeSpan(parent.type, parent.start_byte, parent.end_byte))
-        parent = parent.parent
-    return NodeSpan(node.type, node.start_byte, node.end_byte, tuple(parents))
+def parent_of(span: NodeSpan) -> NodeSpan | None:
+    """Return the parent of a node captured by `query_captures`; None at the root.
+
+    Note: tree-sitter finds a parent by descending from the root, so each call costs
+    O(depth x siblings); callers walk up only as far as they need.
+    """
+    node = span.handle
+    parent = node.parent if isinstance(node, tree_sitter.Node) else None
+    if parent is None:
+        return None
+    return NodeSpan(parent.type, parent.start_byte, parent.end_byte, parent)
 
 
 def leaf_tokens(source: bytes, language: str) -> list[LeafToken]:

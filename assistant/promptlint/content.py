@@ -58,8 +58,8 @@ def check_secrets(prompt: Prompt) -> Iterator[Finding]:
             value = match.group(0)
             if not _looks_random(value) and kind != "private key block":
                 continue
-            shown = value[:7] + "..."
-            message = (f"{kind} {shown!r} is pasted into the prompt, so the model and its logs see it; "
+            redacted = value[:7] + "..."
+            message = (f"{kind} {redacted!r} is pasted into the prompt, so the model and its logs see it; "
                        "remove it and keep the credential out of prompts")
             yield finding("RCP008", message, *prompt.text.source_span(match.start(), match.end()))
             break

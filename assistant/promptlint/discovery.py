@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from assistant.promptlint.facts import Call, FileFacts, collect_facts
+from assistant.promptlint.facts import MODULE_SCOPE, Call, FileFacts, collect_facts
 from assistant.promptlint.literals import LiteralPart, PromptText, decode_literal, join_texts, split_literal
 from assistant.promptlint.templates import TemplateSyntax, guess_file_syntax
 from assistant.promptlint.usage import CallKind, Usage, trace
@@ -16,7 +17,7 @@ from indexer.parse import NodeSpan
 
 logger = logging.getLogger(__name__)
 
-# Names that say a string is a prompt (`SYSTEM_PROMPT`, `self.instructions`, `qa_template`).
+# Names that mark a string as a prompt (`SYSTEM_PROMPT`, `self.instructions`, `qa_template`).
 PROMPT_NAME = re.compile(r"prompt|template|instruction|system|preamble|persona", re.IGNORECASE)
 TEMPLATE_FILE_SUFFIXES = frozenset({".prompt", ".j2", ".jinja", ".jinja2", ".mustache"})
 PROMPT_FOLDER_SUFFIXES = frozenset({".md", ".txt", ".prompt", ".j2", ".jinja", ".jinja2", ".mustache", ""})
@@ -89,22 +90,36 @@ def discover(source: bytes, language: str) -> Discovery:
     facts = collect_facts(source, language)
     traced = [(span, usage) for span in facts.strings if (usage := trace(facts, span)) is not None]
     targets = {usage.target for _, usage in traced if usage.target}
-    ref_uses: dict[str, list[Usage]] = {}
+    ref_uses: dict[str, dict[tuple[int, int], list[Usage]]] = {}
     for ref in facts.refs:
         name = facts.text(ref)
         if name in targets and (usage := trace(facts, ref)) is not None:
-            ref_uses.setdefault(name, []).append(usage)
+            ref_uses.setdefault(name, {}).setdefault(facts.scope_at(ref.start_byte), []).append(usage)
 
     prompts: list[Prompt] = []
     format_sites: dict[int, tuple[FillSite, ...]] = {}
     for span, usage in traced:
-        uses = [usage, *ref_uses.get(usage.target or "", ())]
+        uses = [usage]
+        if usage.target:
+            uses += _visible_uses(facts, usage.target, facts.scope_at(span.start_byte), ref_uses.get(usage.target, {}))
         prompt, sites = _build_prompt(facts, span, uses)
         if prompt is not None:
             prompts.append(prompt)
             if sites:
                 format_sites[prompt.start_byte] = sites
     return Discovery(tuple(prompts), _templates(facts, prompts, format_sites), facts)
+
+
+def _visible_uses(facts: FileFacts, name: str, scope: tuple[int, int],
+                  uses_by_scope: dict[tuple[int, int], list[Usage]]) -> list[Usage]:
+    """Return the uses of the variable `name` bound in `scope`.
+
+    A module variable is used from every function that does not bind the name itself.
+    """
+    if scope != MODULE_SCOPE:
+        return list(uses_by_scope.get(scope, ()))
+    bound = set(facts.defined.get(name, ()))
+    return [use for use_scope, uses in uses_by_scope.items() if use_scope == scope or use_scope not in bound for use in uses]
 
 
 def _build_prompt(facts: FileFacts, span: NodeSpan, uses: list[Usage]) -> tuple[Prompt | None, tuple[FillSite, ...]]:
@@ -129,7 +144,7 @@ def _build_prompt(facts: FileFacts, span: NodeSpan, uses: list[Usage]) -> tuple[
             syntax = TemplateSyntax.PERCENT
             sites.append(value_fill_site(facts, None, use.percent_operand))
     if usage.target and syntax is not TemplateSyntax.FSTRING and template_key is None:
-        for call in facts.calls_on(usage.target):
+        for call in facts.calls_on(usage.target, facts.scope_at(span.start_byte)):
             if call.method in ("format", "format_map"):
                 syntax = TemplateSyntax.FORMAT
                 sites.append(value_fill_site(facts, call, None))
@@ -153,9 +168,11 @@ def _build_prompt(facts: FileFacts, span: NodeSpan, uses: list[Usage]) -> tuple[
 
 def _literal_parts(facts: FileFacts, span: NodeSpan) -> list[LiteralPart]:
     if span.type == "concatenated_string":
-        children = [s for s in facts.strings if s.parents and s.parents[0].start_byte == span.start_byte
-                    and s.parents[0].type == "concatenated_string"]
-        spans = sorted(children, key=lambda item: item.start_byte)
+        first = bisect.bisect_left(facts.string_starts, span.start_byte)
+        last = bisect.bisect_left(facts.string_starts, span.end_byte)
+        inside = [item for item in facts.strings[first:last] if item.type == "string" and item.end_byte <= span.end_byte]
+        # Only the direct parts: a string nested in an f-string interpolation lies inside a part.
+        spans = [item for item in inside if not any(o.start_byte < item.start_byte and item.end_byte <= o.end_byte for o in inside)]
     else:
         spans = [span]
     parts = [split_literal(facts.source, item.start_byte, item.end_byte) for item in spans]
@@ -167,8 +184,11 @@ def _literal_parts(facts: FileFacts, span: NodeSpan) -> list[LiteralPart]:
 def _decode(facts: FileFacts, parts: list[LiteralPart]) -> PromptText:
     texts = []
     for part in parts:
-        fields = [value for start, value in facts.interpolations.items()
-                  if part.body_start_byte <= start < part.body_end_byte] if part.is_fstring else []
+        fields = []
+        if part.is_fstring:
+            first = bisect.bisect_left(facts.interpolation_starts, part.body_start_byte)
+            last = bisect.bisect_left(facts.interpolation_starts, part.body_end_byte)
+            fields = [facts.interpolations[start] for start in facts.interpolation_starts[first:last]]
         texts.append(decode_literal(facts.source, part, fields))
     return join_texts(texts)
 

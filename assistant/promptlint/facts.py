@@ -10,12 +10,11 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from indexer.parse import NodeSpan, parse, query_captures
+from indexer.parse import NodeSpan, parent_of, parse, query_captures
 
 logger = logging.getLogger(__name__)
 
-# Ancestors fetched per string; deep enough for `client.create(messages=[{"content": "..."}])`.
-PARENT_DEPTH = 10
+MODULE_SCOPE = (-1, -1)
 _IGNORED_ARGUMENT_TYPES = frozenset({"comment", "(", ")", ","})
 _SPLAT_TYPES = frozenset({"list_splat", "dictionary_splat", "spread_element"})
 
@@ -63,18 +62,35 @@ class FileFacts:
     calls: dict[int, Call] = field(default_factory=dict)
     assignments: dict[int, Assignment] = field(default_factory=dict)
     pairs: dict[int, tuple[NodeSpan, NodeSpan, NodeSpan]] = field(default_factory=dict)
+    pairs_by_container: dict[int, list[tuple[NodeSpan, NodeSpan, NodeSpan]]] = field(default_factory=dict)
+    interpolation_starts: list[int] = field(default_factory=list)
+    string_starts: list[int] = field(default_factory=list)
     keywords: dict[int, tuple[str, NodeSpan]] = field(default_factory=dict)
     interpolations: dict[int, tuple[int, int, str, str, str]] = field(default_factory=dict)
     scopes: list[NodeSpan] = field(default_factory=list)
     defined: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    # Filled last by collect_facts: method calls by receiver text and the flattened scope segments.
 
     def text(self, span: NodeSpan) -> str:
         """Return the source text of a span."""
         return self.source[span.start_byte:span.end_byte].decode("utf-8", errors="replace")
 
-    def calls_on(self, receiver: str) -> list[Call]:
-        """Return the method calls whose receiver text is `receiver` (`tpl.format(...)` for "tpl")."""
-        return [call for call in self.calls.values() if call.receiver == receiver]
+    calls_by_receiver: dict[str, dict[tuple[int, int], list[Call]]] = field(default_factory=dict)
+    scope_starts: list[int] = field(default_factory=list)
+    scope_segments: list[tuple[int, int]] = field(default_factory=list)
+
+    def calls_on(self, receiver: str, scope: tuple[int, int]) -> list[Call]:
+        """Return the method calls on the variable `receiver` bound in `scope` (`tpl.format(...)` for "tpl")."""
+        by_scope = self.calls_by_receiver.get(receiver, {})
+        if scope != MODULE_SCOPE:
+            return by_scope.get(scope, [])
+        bound = set(self.defined.get(receiver, ()))
+        return [call for here, calls in by_scope.items() if here == scope or here not in bound for call in calls]
+
+    def scope_at(self, byte: int) -> tuple[int, int]:
+        """Return the innermost function scope around `byte` as (start, end) bytes, (-1, -1) for the module."""
+        index = bisect.bisect_right(self.scope_starts, byte) - 1
+        return self.scope_segments[index] if index >= 0 else MODULE_SCOPE
 
     def is_defined_at(self, name: str, byte: int) -> bool:
         """Tell whether `name` is bound in the module scope or a function scope enclosing `byte`."""
@@ -89,10 +105,18 @@ def collect_facts(source: bytes, language: str) -> FileFacts:
     tree = parse(source, language)
     facts = FileFacts(source, language)
     definitions: list[NodeSpan] = []
-    for match in query_captures(tree, "prompts", PARENT_DEPTH, with_parents=("string", "pair")):
+    for match in query_captures(tree, "prompts"):
         _add_match(facts, match, definitions)
     _resolve_keywords(facts)
-    _assign_scopes(facts, definitions)
+    _build_scope_segments(facts)
+    for name_span in definitions:
+        facts.defined[facts.text(name_span)].append(facts.scope_at(name_span.start_byte))
+    for call in facts.calls.values():
+        by_scope = facts.calls_by_receiver.setdefault(call.receiver, {})
+        by_scope.setdefault(facts.scope_at(call.span.start_byte), []).append(call)
+    facts.strings.sort(key=lambda span: span.start_byte)
+    facts.string_starts = [span.start_byte for span in facts.strings]
+    facts.interpolation_starts = sorted(facts.interpolations)
     return facts
 
 
@@ -108,7 +132,11 @@ def _add_match(facts: FileFacts, match: dict[str, NodeSpan], definitions: list[N
     elif "keyword" in match:
         facts.keywords[match["keyword"].start_byte] = (facts.text(match["key"]), match["value"])
     elif "pair" in match:
-        facts.pairs[match["pair"].start_byte] = (match["pair"], match["key"], match["value"])
+        entry = (match["pair"], match["key"], match["value"])
+        facts.pairs[match["pair"].start_byte] = entry
+        container = parent_of(match["pair"])
+        if container is not None:
+            facts.pairs_by_container.setdefault(container.start_byte, []).append(entry)
     elif "assignment" in match:
         span = match["assignment"]
         facts.assignments[span.start_byte] = Assignment(span, facts.text(match["target"]), match["value"])
@@ -167,30 +195,31 @@ def _resolve_keywords(facts: FileFacts) -> None:
                 call.keywords[name] = value
         if facts.language != "python" and call.positional and call.positional[0].type == "object":
             object_calls[call.positional[0].start_byte] = call
-    for pair, key, value in facts.pairs.values():
-        if pair.parents and pair.parents[0].start_byte in object_calls and pair.parents[0].type == "object":
-            call = object_calls[pair.parents[0].start_byte]
+    for container_start, call in object_calls.items():
+        for pair, key, value in facts.pairs_by_container.get(container_start, ()):
             name = facts.text(key).strip("'\"")
             call.keyword_spans[name] = pair
             call.keywords[name] = value
 
 
-def _assign_scopes(facts: FileFacts, definitions: list[NodeSpan]) -> None:
-    """Map each defined name to the innermost scope containing it, (-1, -1) for the module."""
-    scopes = sorted(facts.scopes, key=lambda span: span.start_byte)
-    starts = [span.start_byte for span in scopes]
-    for name_span in definitions:
-        name = facts.text(name_span)
-        scope = _innermost(scopes, starts, name_span.start_byte, name_span.end_byte)
-        facts.defined[name].append((scope.start_byte, scope.end_byte) if scope else (-1, -1))
+def _build_scope_segments(facts: FileFacts) -> None:
+    """Flatten the nested function scopes into sorted segments, so `scope_at` is one bisection.
 
+    Scopes from a syntax tree nest properly, so a stack sweep emits segment starts in order.
+    """
+    stack: list[NodeSpan] = []
+    segments: list[tuple[int, tuple[int, int]]] = []
 
-def _innermost(scopes: list[NodeSpan], starts: list[int], start: int, end: int) -> NodeSpan | None:
-    """Find the innermost scope containing [start, end); nested scopes start later, so scan backwards."""
-    index = bisect.bisect_right(starts, start) - 1
-    while index >= 0:
-        scope = scopes[index]
-        if scope.end_byte >= end and scope.start_byte <= start:
-            return scope
-        index -= 1
-    return None
+    for scope in sorted(facts.scopes, key=lambda span: (span.start_byte, -span.end_byte)):
+        while stack and stack[-1].end_byte <= scope.start_byte:
+            ended = stack.pop()
+            parent = (stack[-1].start_byte, stack[-1].end_byte) if stack else MODULE_SCOPE
+            segments.append((ended.end_byte, parent))
+        segments.append((scope.start_byte, (scope.start_byte, scope.end_byte)))
+        stack.append(scope)
+    while stack:
+        ended = stack.pop()
+        parent = (stack[-1].start_byte, stack[-1].end_byte) if stack else MODULE_SCOPE
+        segments.append((ended.end_byte, parent))
+    facts.scope_starts = [start for start, _ in segments]
+    facts.scope_segments = [scope for _, scope in segments]

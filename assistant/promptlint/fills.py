@@ -52,9 +52,10 @@ def template_fill_sites(
     declared, declared_span = _declared(facts, call)
     partial_names: set[str] = set(_dict_keys(facts, call.keywords.get("partial_variables") or call.keywords.get("partialVariables")))
     names = _aliases(facts, call)
+    scope = facts.scope_at(call.span.start_byte)
     sites: list[FillSite] = []
     for name in names:
-        for use in facts.calls_on(name):
+        for use in facts.calls_on(name, scope):
             site = _method_site(facts, use)
             if site is None:
                 continue
@@ -68,10 +69,12 @@ def template_fill_sites(
 def _aliases(facts: FileFacts, call: Call) -> list[str]:
     """Names that hold the template: its assignment target, then partial results and pipes built from it."""
     names = [item.target for item in facts.assignments.values() if item.value.start_byte == call.span.start_byte]
+    scope = facts.scope_at(call.span.start_byte)
+    nearby = [item for item in facts.assignments.values() if facts.scope_at(item.span.start_byte) == scope]
     is_growing = bool(names)
     while is_growing and len(names) < 8:
         is_growing = False
-        for assignment in facts.assignments.values():
+        for assignment in nearby:
             if assignment.target in names:
                 continue
             value_text = facts.text(assignment.value)
@@ -110,12 +113,10 @@ def _dict_site(facts: FileFacts, description: str, literal: NodeSpan) -> FillSit
     if not text.startswith("{") or "**" in text or "..." in text:
         return FillSite(description, literal.start_byte, None)
     spans: list[tuple[str, int, int]] = []
-    for pair, key, _ in facts.pairs.values():
-        if pair.parents and pair.parents[0].start_byte == literal.start_byte:
-            key_text = facts.text(key)
-            if key.type not in ("string", "identifier", "property_identifier"):
-                return FillSite(description, literal.start_byte, None)
-            spans.append((key_text.strip("'\"`"), key.start_byte, key.end_byte))
+    for _, key, _ in facts.pairs_by_container.get(literal.start_byte, ()):
+        if key.type not in ("string", "identifier", "property_identifier"):
+            return FillSite(description, literal.start_byte, None)
+        spans.append((facts.text(key).strip("'\"`"), key.start_byte, key.end_byte))
     return FillSite(description, literal.start_byte, frozenset(name for name, _, _ in spans), tuple(spans))
 
 

@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 
 
 class Severity(str, enum.Enum):
-    """How bad a finding is; `ragcoder lint` fails at warning and above by default."""
+    """The severity of a finding; `ragcoder lint` fails at warning and above by default."""
 
     ERROR = "error"
     WARNING = "warning"

@@ -31,7 +31,7 @@ _SUPPRESSION = re.compile(r"ragcoder:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]+)\])?")
 
 @dataclass(frozen=True)
 class LintOptions:
-    """What to check: selected and ignored rule codes, token limits and the model's tokenizer.
+    """Lint settings: selected and ignored rule codes, token limits and the model's tokenizer.
 
     Without a tokenizer the token rules (RCP007, RCP010) are skipped.
     """

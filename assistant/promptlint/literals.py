@@ -32,8 +32,8 @@ class Field:
 class PromptText:
     """Decoded text of a literal or file.
 
-    `starts[i]` is the source byte where text character i begins; `starts[len(text)]` is the
-    end of the last character, so text[a:b] came from source bytes [starts[a], starts[b]).
+    `starts[i]` is the source byte where text character i begins, and `starts[len(text)]` is the
+    end of the last character. So text[a:b] came from source bytes [starts[a], starts[b]).
     Interpolations stay in the text as their source (`{name}`) and are listed in `fields`.
     """
 
@@ -100,6 +100,8 @@ def decode_literal(source: bytes, part: LiteralPart, fields: list[tuple[int, int
     decoded_fields: list[Field] = []
     cursor = part.body_start_byte
     for field_start, field_end, expression, expression_type, spec in interpolations:
+        if field_start < cursor:
+            continue  # nested in the previous interpolation, which stays as its source text
         _decode_run(source[cursor:field_start], cursor, part, chars, starts)
         text_start = len(chars)
         _append_plain(source[field_start:field_end].decode("utf-8", errors="replace"), field_start, chars, starts)

@@ -147,9 +147,9 @@ def check_trailing_whitespace(prompt: Prompt) -> Iterator[Finding]:
     if prompt.is_dedented or is_quote_indent:
         # Spaces before closing triple quotes are code indentation, which RCP006 reports.
         return
-    count = len(text) - len(stripped)
     start, end = prompt.text.source_span(len(stripped), len(text))
-    message = (f"prompt ends in {count} {'space' if count == 1 else 'spaces or tabs'} after {_clip(stripped[-20:])!r}; "
+    ending = text[len(stripped):]
+    message = (f"prompt ends in {ending!r} after {_clip(stripped[-20:])!r}; "
                "a trailing space makes the model start the next token oddly, so strip it")
     yield finding("RCP005", message, start, end, Fix("Strip the trailing whitespace", (TextEdit(start, end, ""),)))
 

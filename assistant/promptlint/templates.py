@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class TemplateSyntax(str, enum.Enum):
-    """How a prompt's placeholders are written and filled."""
+    """The template syntax that decides how a prompt's placeholders are written and filled."""
 
     PLAIN = "plain"
     FSTRING = "f-string"

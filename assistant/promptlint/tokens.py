@@ -68,14 +68,14 @@ def check_undertrained(prompt: Prompt, tokenizer: Tokenizer, undertrained: Mappi
         position = text.find(piece.strip()) if piece.strip() else -1
         start, end = (prompt.text.source_span(position, position + len(piece.strip())) if position >= 0
                       else (prompt.start_byte, prompt.start_byte + 1))
-        message = (f"token {piece!r} (id {token_id}) looks under-trained in this model, which may answer it "
-                   "unpredictably; reword the text around it if the output goes wrong")
+        message = (f"token {piece!r} (id {token_id}) looks under-trained in this model, so the model may "
+                   "handle it unpredictably; reword the text around it if the output goes wrong")
         yield finding("RCP010", message, start, end)
 
 
 @dataclass(frozen=True)
 class TokenView:
-    """How the model tokenizes a prompt: its token count and the pieces of its last line."""
+    """A prompt as the model tokenizes it: the token count and the pieces of its last line."""
 
     token_count: int
     last_line: str
@@ -83,9 +83,9 @@ class TokenView:
 
     def to_markdown(self) -> str:
         """Render for an editor hover."""
-        shown = self.last_line_pieces[-MAX_SHOWN_PIECES:]
-        pieces = " ".join(f"`{piece!r}`" for piece in shown)
-        skipped = len(self.last_line_pieces) - len(shown)
+        visible = self.last_line_pieces[-MAX_SHOWN_PIECES:]
+        pieces = " ".join(f"`{piece!r}`" for piece in visible)
+        skipped = len(self.last_line_pieces) - len(visible)
         more = f"({skipped} earlier pieces not shown) " if skipped else ""
         return (f"**Prompt: {self.token_count} tokens**\n\nLast line as the model tokenizes it "
                 f"({len(self.last_line_pieces)} tokens): {more}{pieces}")
@@ -95,7 +95,7 @@ def token_view(text: str, tokenizer: Tokenizer) -> TokenView:
     """Tokenize `text` and list the pieces that make up its last line, as tokenized in the whole prompt.
 
     The last line is the text after the final newline, or the line before it when the text ends
-    with a newline; the pieces come from the whole prompt, because a line alone may tokenize differently.
+    with a newline. The pieces come from the whole prompt, because a line alone may tokenize differently.
     """
     ids = tokenizer.tokenize(text)
     body = text[:-1] if text.endswith("\n") else text

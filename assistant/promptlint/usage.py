@@ -1,4 +1,4 @@
-"""Where a string literal or a name ends up: which call, keyword, dict key or variable receives it."""
+"""Usage tracing: the call, keyword, dict key or variable that receives a string literal or a name."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import re
 from dataclasses import dataclass
 
 from assistant.promptlint.facts import Call, FileFacts
-from indexer.parse import NodeSpan
+from indexer.parse import NodeSpan, parent_of
 
 logger = logging.getLogger(__name__)
 
 
 class CallKind(str, enum.Enum):
-    """What a call does with a prompt passed to it."""
+    """The role of a call that receives a prompt."""
 
     TEMPLATE = "template"
     MESSAGE = "message"
@@ -56,6 +56,8 @@ _MEMBER = frozenset({"attribute", "member_expression"})
 _CALLS = frozenset({"call", "call_expression", "new_expression"})
 _ARGUMENTS = frozenset({"argument_list", "arguments"})
 _ASSIGNMENTS = frozenset({"assignment", "variable_declarator", "assignment_expression"})
+# Levels walked up from a string; deep enough for `client.create(messages=[{"content": "..."}])`.
+MAX_DEPTH = 12
 
 
 def classify_call(callee: str) -> CallKind | None:
@@ -119,10 +121,9 @@ def trace(facts: FileFacts, span: NodeSpan) -> Usage | None:
     keys: list[str] = []
     child = span
     method: str | None = None
-    parents = span.parents
+    parents = _Ancestors(span)
     index = 0
-    while index < len(parents):
-        parent = parents[index]
+    while (parent := parents.get(index)) is not None:
         kind = parent.type
         if kind == "concatenated_string" and child is span and span.type == "string":
             return None
@@ -150,23 +151,24 @@ def trace(facts: FileFacts, span: NodeSpan) -> Usage | None:
             else:
                 return None
         elif kind in _ARGUMENTS:
-            call = facts.calls.get(parents[index + 1].start_byte) if index + 1 < len(parents) else None
-            if call is None:
+            call_span = parents.get(index + 1)
+            call = facts.calls.get(call_span.start_byte) if call_span is not None else None
+            if call is None or call_span is None:
                 return None
             if classify_call(call.callee) is CallKind.DEDENT:
                 usage.is_dedented = True
-                child = parents[index + 1]
+                child = call_span
                 index += 2
                 continue
             usage.call = call
             usage.position = next((i for i, item in enumerate(call.positional) if item.start_byte == child.start_byte), None)
             if facts.language != "python" and keys and child.type == "object":
-                # An options object stands in for keyword arguments in JavaScript.
+                # JavaScript passes options in an object, which takes the place of keyword arguments.
                 usage.keyword = keys.pop()
             break
         elif kind == "keyword_argument":
             usage.keyword = facts.keywords.get(parent.start_byte, ("", parent))[0]
-            usage.call = next((facts.calls.get(p.start_byte) for p in parents[index + 1:] if p.type in _CALLS), None)
+            usage.call = _enclosing_call(facts, parents, index + 1)
             break
         elif kind == "pair":
             if child.start_byte == parent.start_byte:
@@ -187,6 +189,30 @@ def trace(facts: FileFacts, span: NodeSpan) -> Usage | None:
         index += 1
     usage.keys = tuple(keys)
     return usage
+
+
+class _Ancestors:
+    """The ancestors of a node, fetched one at a time because each `parent_of` call walks the tree."""
+
+    def __init__(self, span: NodeSpan) -> None:
+        self._chain: list[NodeSpan] = []
+        self._last: NodeSpan | None = span
+
+    def get(self, index: int) -> NodeSpan | None:
+        """Return the ancestor `index` levels above the node's parent, or None past the root or the limit."""
+        while len(self._chain) <= index and self._last is not None and len(self._chain) < MAX_DEPTH:
+            self._last = parent_of(self._last)
+            if self._last is not None:
+                self._chain.append(self._last)
+        return self._chain[index] if index < len(self._chain) else None
+
+
+def _enclosing_call(facts: FileFacts, parents: _Ancestors, index: int) -> Call | None:
+    for offset in range(index, index + 3):
+        parent = parents.get(offset)
+        if parent is not None and parent.type in _CALLS:
+            return facts.calls.get(parent.start_byte)
+    return None
 
 
 def _trace_binary(facts: FileFacts, usage: Usage, child: NodeSpan, parent: NodeSpan) -> bool:

@@ -44,7 +44,7 @@ class PromptLinter:
         self.server = server
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.results: dict[str, LintResult] = {}
-        # One thread, so linting never waits behind a long answer on the model worker.
+        # A thread of its own, so linting never waits behind a long generation on the model worker.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragcoder-promptlint")
         self._options = LintOptions()
         self._model_lock = threading.Lock()
@@ -138,13 +138,13 @@ def to_diagnostic(location: Location, text: str, encoding: str) -> types.Diagnos
     )
 
 
-def code_actions(uri: str, result: LintResult, wanted: types.Range, encoding: str) -> list[types.CodeAction]:
-    """Build the quick fixes of the findings that overlap `wanted`."""
+def code_actions(uri: str, result: LintResult, requested: types.Range, encoding: str) -> list[types.CodeAction]:
+    """Build the quick fixes of the findings that overlap `requested`."""
     actions = []
     for location in result.locations:
         fix = location.finding.fix
         diagnostic = to_diagnostic(location, result.text, encoding)
-        if fix is None or not _overlaps(diagnostic.range, wanted):
+        if fix is None or not _overlaps(diagnostic.range, requested):
             continue
         edits = [types.TextEdit(range=to_range(result.text, edit.start_byte, edit.end_byte, encoding), new_text=edit.new_text)
                  for edit in fix.edits]

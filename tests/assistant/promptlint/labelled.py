@@ -88,8 +88,8 @@ def score_rules(options: LintOptions | None = None) -> tuple[list[RuleScore], li
     scores = []
     for code in sorted(RULES):
         hits = {item for item in found if item[1] == code}
-        wanted = {item for item in expected if item[1] == code}
-        scores.append(RuleScore(code, len(hits & wanted), len(hits - wanted), len(wanted - hits)))
+        labelled = {item for item in expected if item[1] == code}
+        scores.append(RuleScore(code, len(hits & labelled), len(hits - labelled), len(labelled - hits)))
     mismatches = [f"unexpected {item}" for item in sorted(found - expected)]
     mismatches += [f"missed {item}" for item in sorted(expected - found)]
     return scores, mismatches

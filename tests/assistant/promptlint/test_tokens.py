@@ -1,5 +1,5 @@
 """Token rules: prompt length against the context and a budget, under-trained tokens from GGUF
-weights, and the hover view; one test uses the real shipped model's tokenizer."""
+weights, and the hover view. One test uses the real shipped model's tokenizer."""
 
 from __future__ import annotations
 
