@@ -2,7 +2,7 @@
 
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { LanguageClient, type LanguageClientOptions, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient, type LanguageClientOptions, type ServerOptions, State } from 'vscode-languageclient/node';
 
 import { registerCommands } from './commands';
 import { createInlineMiddleware } from './inlineMiddleware';
@@ -66,7 +66,8 @@ function createClient(): LanguageClient | undefined {
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
-    transport: TransportKind.stdio,
+    // No `transport`: with TransportKind.stdio the client appends `--stdio` to the
+    // arguments, which `ragcoder serve` rejects. Without it, the client still talks over stdio.
     options: root?.scheme === 'file' ? { cwd: root.fsPath } : undefined,
   };
   const inlineMiddleware = createInlineMiddleware({
