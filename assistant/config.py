@@ -134,7 +134,8 @@ class CompletionSettings:
     context_tokens: int = 512
     temperature: float = 0.0
     debounce_ms: int = 100
-    compression: bool = True
+    # Off because keeping the code nearest the cursor scored better in bench/bench_compression.py.
+    compression: bool = False
     compression_min_ratio: float = 0.5
 
 

@@ -209,3 +209,15 @@ def test_pack_context_compression_unknown_language_left_whole() -> None:
 
     assert packed.compressed_chunks == 0
     assert packed.tokens <= one_cost + 8
+
+
+def test_compress_large_first_unit_kept_for_accuracy(gemma: LlamaGenerator) -> None:
+    docstring = '    """' + " ".join(f"word{number}" for number in range(60)) + '."""\n'
+    body = "".join(f"    total_{number} = compute(value_{number}, limit={number})\n" for number in range(30))
+    text = "def f(value):\n" + docstring + body
+
+    result = compress(text, "python", gemma.count_tokens, [TokenType.COMMENT, TokenType.SYMBOL], ratio=0.85)
+
+    assert '"""' in result.text
+    assert result.ratio <= 0.85
+    assert abs(result.ratio - 0.85) <= 0.05 * 0.85
