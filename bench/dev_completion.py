@@ -6,10 +6,15 @@ Run every shipped model with every prompt format for models without FIM tokens:
     python bench/dev_completion.py [--models gemma3-270m smollm2-135m] [--formats prefix ...]
 
 Each case is a document whose removed line leaves only its indentation, with the cursor at
-the end of that indentation (what an auto-indenting editor shows). Reported per model and
-format: exact match of the whole completion and of its first line with the removed line
-(whitespace-normalised), the share of documents that parse with `ast.parse` after the
-completion is inserted, and p50/p95 latency of `complete_at` with the model already loaded.
+the end of that indentation (what an auto-indenting editor shows). The table gives, per model
+and format:
+- exact match of the whole completion, and of its first line, with the removed line
+  (whitespace-normalised);
+- the share of documents that parse with `ast.parse` once the completion is inserted;
+- the share of empty completions;
+- p50 and p95 latency of `complete_at` with the model already loaded;
+- p50 latency while typing the first characters of the removed line in the first cases, when
+  the model reuses its cached start of the previous prompt.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.completion import PromptFormat, complete_at  # noqa: E402
 from assistant.config import CompletionSettings, DefaultModel, ModelSettings  # noqa: E402
-from assistant.model import load_generator  # noqa: E402
+from assistant.model import LlamaGenerator, load_generator  # noqa: E402
 
 logger = logging.getLogger("bench.dev_completion")
 
@@ -41,6 +46,10 @@ CASES_PER_MODULE = 5
 MIN_FILE_BYTES = 6_000
 MAX_FILE_BYTES = 30_000
 MIN_LINE_CHARS = 12
+QUALITY_KEYS = ("exact", "first_line_exact", "parses", "empty")
+LATENCY_KEYS = ("p50_ms", "p95_ms", "typing_p50_ms")
+TYPING_CASES = 10
+TYPED_CHARS = 3
 # Statement kinds whose line can be removed without taking a block header with it.
 SIMPLE_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr, ast.Raise)
 
@@ -115,24 +124,49 @@ def run(model: DefaultModel, prompt_format: PromptFormat, cases: list[dict[str, 
     settings = CompletionSettings()
     generator = load_generator(ModelSettings(default=model))
     generator.vocabulary_index()  # built once per model; kept out of the latencies
-    exact = first_line_exact = parsed = 0
+    exact = first_line_exact = parsed = empty = 0
     latencies_ms = []
     for case in cases:
         started = time.perf_counter()
-        completion = complete_at(case["prefix"], case["suffix"], "", generator, settings, prompt_format=prompt_format, language="python")
+        completion = complete_at(
+            case["prefix"], case["suffix"], "", generator, settings, prompt_format=prompt_format, language="python"
+        )
         latencies_ms.append((time.perf_counter() - started) * 1000.0)
         expected = normalise(case["expected"])
         exact += normalise(completion) == expected
         first_line_exact += normalise(completion.split("\n")[0]) == expected
         parsed += parses(case["prefix"] + completion + case["suffix"])
+        empty += not completion
         logger.debug("%s: %r (expected %r)", case["id"], completion, case["expected"])
+    typing_ms = _typing_latencies(generator, settings, prompt_format, cases[:TYPING_CASES])
     generator.close()
     count = len(cases)
     quantiles = statistics.quantiles(latencies_ms, n=20)
     return {
-        "exact": exact / count, "first_line_exact": first_line_exact / count, "parses": parsed / count,
+        "exact": exact / count, "first_line_exact": first_line_exact / count,
+        "parses": parsed / count, "empty": empty / count,
         "p50_ms": statistics.median(latencies_ms), "p95_ms": quantiles[18],
+        "typing_p50_ms": statistics.median(typing_ms),
     }
+
+
+def _typing_latencies(
+    generator: LlamaGenerator, settings: CompletionSettings, prompt_format: PromptFormat, cases: list[dict[str, str]]
+) -> list[float]:
+    """Time completions after each of the first keystrokes of the removed line.
+
+    The prompt then differs from the previous one only at its end, which is the case the
+    cached keys and values of the model speed up.
+    """
+    latencies_ms = []
+    for case in cases:
+        for typed in range(TYPED_CHARS + 1):
+            prefix = case["prefix"] + case["expected"][:typed]
+            started = time.perf_counter()
+            complete_at(prefix, case["suffix"], "", generator, settings, prompt_format=prompt_format, language="python")
+            if typed > 0:
+                latencies_ms.append((time.perf_counter() - started) * 1000.0)
+    return latencies_ms
 
 
 def main() -> None:
@@ -144,9 +178,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="run only the first N cases (0: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every completion")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.verbose:
-        logging.getLogger("assistant").setLevel(logging.INFO)
+        logger.setLevel(logging.DEBUG)
 
     if args.build:
         cases = build_dev_set(STDLIB_DIR, SEED)
@@ -161,16 +195,14 @@ def main() -> None:
     cases = [json.loads(line) for line in DATA_PATH.read_text(encoding="utf-8").splitlines()]
     cases = cases[: args.limit] if args.limit else cases
     print(f"{len(cases)} cases; {platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("| model | format | exact | first line exact | parses | p50 ms | p95 ms |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | format | exact | first line exact | parses | empty | p50 ms | p95 ms | typing p50 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
         for format_name in args.formats:
             scores = run(DefaultModel(model), PromptFormat(format_name), cases)
-            print(
-                f"| {model} | {format_name} | {scores['exact']:.2f} | {scores['first_line_exact']:.2f} | "
-                f"{scores['parses']:.2f} | {scores['p50_ms']:.0f} | {scores['p95_ms']:.0f} |",
-                flush=True,
-            )
+            columns = [model, format_name] + [f"{scores[key]:.2f}" for key in QUALITY_KEYS]
+            columns += [f"{scores[key]:.0f}" for key in LATENCY_KEYS]
+            print("| " + " | ".join(columns) + " |", flush=True)
 
 
 if __name__ == "__main__":

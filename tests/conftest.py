@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sysconfig
 from collections.abc import Iterator
@@ -18,6 +19,16 @@ STDLIB_PACKAGES = ("json", "email", "asyncio")
 def stdlib_dir() -> Path:
     """Return the folder of the running interpreter's standard library."""
     return Path(sysconfig.get_paths()["stdlib"])
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logging() -> Iterator[None]:
+    """Undo the logging setup of in-process CLI calls, whose stream pytest closes after the test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ import numpy as np
 from assistant.alignment import HealingLogitsProcessor, VocabularyIndex, plan_healing
 
 # id: piece; None marks a control token (BOS).
-PIECES: list[bytes | None] = [None, b"re", b"ret", b"return", b"turn", b"urn", b" ", b"    ", b"  ", b"r", b"\xff", b"\xff\x01"]
+PIECES: list[bytes | None] = [
+    None, b"re", b"ret", b"return", b"turn", b"urn", b" ", b"    ", b"  ", b"r", b"\xff", b"\xff\x01",
+]
 
 
 def make_index() -> VocabularyIndex:

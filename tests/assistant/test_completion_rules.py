@@ -33,6 +33,7 @@ class FakeGenerator:
     def __init__(self, output: str) -> None:
         self.output = output
         self.prompts: list[list[int]] = []
+        self.heal_tokens: list[int] = []
 
     def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
         return [ord(char) for char in text]
@@ -53,6 +54,7 @@ class FakeGenerator:
         heal_tokens: int = 0,
     ) -> Iterator[str]:
         self.prompts.append(list(prompt) if isinstance(prompt, list) else self.tokenize(prompt))
+        self.heal_tokens.append(heal_tokens)
         text = self.output
         for stop_text in stop:
             if stop_text in text:
@@ -65,13 +67,13 @@ def cursor_at(document: str, max_next_lines: int = 20):
     return make_cursor(prefix, suffix, max_next_lines)
 
 
-def test_cut_to_first_line_text_right_of_cursor_stops_at_line_end() -> None:
+def test_cut_to_first_line_right_text_stops_line() -> None:
     cursor = cursor_at("x = foo(|)\ny = 2\n")
     completion = finish_completion("a, b\nz = 3", cursor, max_lines=8)
     assert completion == "a, b"
 
 
-def test_cut_to_first_line_leading_break_keeps_next_line() -> None:
+def test_cut_to_first_line_leading_break_kept() -> None:
     assert cut_to_first_line("\n    y = 2\n    z = 3", allow_leading_break=True) == "\n    y = 2"
     assert cut_to_first_line("\n    y = 2\n    z = 3", allow_leading_break=False) == ""
 
@@ -98,7 +100,8 @@ def test_allows_multiline_blank_line_in_body_keeps_lines() -> None:
 def test_allows_multiline_c_like_brace_opener() -> None:
     cursor = cursor_at("int f(int x) {|\n}\n")
     assert allows_multiline(cursor)
-    assert finish_completion("\n    int y = x;\n    return y;\n}", cursor, max_lines=8) == "\n    int y = x;\n    return y;"
+    completion = finish_completion("\n    int y = x;\n    return y;\n}", cursor, max_lines=8)
+    assert completion == "\n    int y = x;\n    return y;"
 
 
 def test_cut_at_block_end_dedented_line_ends_completion() -> None:
@@ -117,7 +120,7 @@ def test_cut_at_block_end_max_lines_limits_completion() -> None:
     assert is_cut
 
 
-def test_cut_at_block_end_while_streaming_ignores_partial_last_line() -> None:
+def test_cut_at_block_end_streaming_skips_partial_line() -> None:
     cursor = cursor_at("def f():\n    |\n")
     kept, is_cut = cut_at_block_end("a = 1\n  ", cursor, max_lines=8, is_final=False)
     assert kept == "a = 1\n  "
@@ -193,6 +196,20 @@ def test_trim_to_tokens_keeps_last_whole_lines() -> None:
     assert trim_to_tokens(text, generator, 18, keep_end=False) == "line one\nline two\n"
 
 
+def test_trim_to_tokens_prefix_start_stays_while_typing() -> None:
+    generator = FakeGenerator("")
+    document = "".join(f"value_{index:02d} = 1\n" for index in range(40))
+    line_chars = len("value_00 = 1\n")
+    budget = 30 * line_chars
+
+    before = trim_to_tokens(document + "res", generator, budget, keep_end=True)
+    after = trim_to_tokens(document + "result = value_3", generator, budget, keep_end=True)
+
+    assert before.startswith("value_16 = 1\n")
+    assert after.startswith("value_16 = 1\n")
+    assert after.endswith("result = value_3")
+
+
 def test_complete_at_fake_generator_applies_rules() -> None:
     generator = FakeGenerator("total + 1)\n    return total")
     settings = CompletionSettings()
@@ -222,3 +239,21 @@ def test_allows_multiline_blank_line_at_block_end_keeps_lines() -> None:
     cursor = make_cursor(prefix, suffix, max_next_lines=5)
 
     assert allows_multiline(cursor)
+
+
+def test_complete_at_fim_model_gets_psm_prompt() -> None:
+    generator = FakeGenerator("b")
+    generator.fim_tokens = FimTokens(prefix_id=1, suffix_id=2, middle_id=3)
+    complete_at("x = a + ", "\nprint(x)\n", "", generator, CompletionSettings())
+    prompt = generator.prompts[0]
+    assert prompt[0] == 1
+    assert generator.detokenize(prompt[1 : prompt.index(2)]) == "x = a + "
+    assert generator.detokenize(prompt[prompt.index(2) + 1 : -1]) == "\nprint(x)\n"
+    assert prompt[-1] == 3
+    assert generator.heal_tokens == [0]
+
+
+def test_complete_at_plain_model_heals_one_token() -> None:
+    generator = FakeGenerator("b")
+    complete_at("x = a + ", "\n", "", generator, CompletionSettings())
+    assert generator.heal_tokens == [1]

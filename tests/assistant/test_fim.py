@@ -55,7 +55,7 @@ def test_detect_fim_no_fim_tokens_is_none() -> None:
     assert detect_fim(gemma3, fim_ids=(-1, -1, -1)) is None
 
 
-def test_detect_fim_metadata_ids_with_unknown_texts_use_psm() -> None:
+def test_detect_fim_unknown_texts_use_psm() -> None:
     vocabulary = {"<bos>": 1, "[PREFIX]": 10, "[SUFFIX]": 11, "[MIDDLE]": 12}
     detected = detect_fim(vocabulary, fim_ids=(10, 11, 12))
     assert detected is not None
@@ -64,7 +64,7 @@ def test_detect_fim_metadata_ids_with_unknown_texts_use_psm() -> None:
     assert (tokens.prefix_id, tokens.suffix_id, tokens.middle_id) == (10, 11, 12)
 
 
-def test_detect_fim_qwen_texts_without_repo_tokens_still_qwen() -> None:
+def test_detect_fim_qwen_without_repo_tokens() -> None:
     vocabulary = {"<|fim_prefix|>": 5, "<|fim_suffix|>": 6, "<|fim_middle|>": 7}
     detected = detect_fim(vocabulary)
     assert detected is not None

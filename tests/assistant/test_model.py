@@ -10,8 +10,9 @@ import pytest
 
 from assistant.config import DefaultModel, ModelSettings
 from assistant.errors import ContextOverflow, ModelLoadError
-from assistant.model import LlamaGenerator, StopFilter, compute_model_id, load_generator
+from assistant.model import LlamaGenerator, compute_model_id, load_generator
 from assistant.model_files import smollm2_path
+from assistant.text_stream import StopFilter
 
 pytestmark = pytest.mark.slow
 
@@ -111,13 +112,16 @@ def test_load_generator_invalid_file_raises_model_load_error(tmp_path: Path) -> 
         load_generator(ModelSettings(path=str(broken)))
 
 
-def test_load_generator_native_log_goes_to_logger(tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+def test_load_generator_native_log_goes_to_logger(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG, logger="assistant.model.llama_cpp")
     generator = load_generator(ModelSettings(path=str(smollm2_path())))
     generator.close()
     assert any("llama" in record.getMessage() for record in caplog.records)
     captured = capfd.readouterr()
     assert captured.out == ""
+    assert "llama_model_loader" not in captured.err
 
 
 def test_smollm2_loads_and_generates() -> None:
