@@ -135,7 +135,10 @@ class Assistant:
             if is_cancelled is not None and is_cancelled():
                 return None
             context = self._completion_context(request, prefix)
-            text = complete_at(prefix, suffix, context, self.generator(), self.settings.completion, is_cancelled)
+            language = request.language or language_for_path(request.path)
+            text = complete_at(
+                prefix, suffix, context, self.generator(), self.settings.completion, is_cancelled, language=language
+            )
         if not text or (is_cancelled is not None and is_cancelled()):
             return None
         return CompletionResult(
