@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -141,8 +142,11 @@ def load_settings(repo: Path | None, args: argparse.Namespace, extra: dict[str, 
     if args.model:
         overrides.setdefault("model", {})["path"] = args.model
     if args.threads is not None:
-        if args.threads < 1:
-            raise InvalidInput(f"--threads is {args.threads}; pass 1 or more")
+        max_threads = 4 * (os.cpu_count() or 1)
+        if not 1 <= args.threads <= max_threads:
+            raise InvalidInput(
+                f"--threads is {args.threads}; pass 1 to {max_threads} (this machine has {os.cpu_count()} cores)"
+            )
         overrides.setdefault("model", {})["n_threads"] = args.threads
         overrides.setdefault("embedding", {})["n_threads"] = args.threads
     return merge(settings, overrides, "the command line")

@@ -25,7 +25,7 @@ from indexer.chunks import chunk_file
 from indexer.embedder import Embedder
 from indexer.graph import store_file_facts, update_graph
 from indexer.parse import language_for_path
-from indexer.store import FileRecord, IndexStore
+from indexer.store import DATABASE_NAME, FileRecord, IndexStore
 from indexer.types import Chunk
 from indexer.vector_index import FaissIndex
 from indexer.walk import SkippedFile, SourceFile, walk_repository
@@ -82,11 +82,15 @@ def index_repository(
             f"{', '.join(settings.index.languages)}); check the path, .gitignore and .ragcoderignore"
         )
 
+    # A first build goes through the staging folder too, so a killed run leaves no index
+    # rather than an empty one that ask would use without a word.
+    if not (index_dir / DATABASE_NAME).exists():
+        rebuild = True
     if not rebuild:
         try:
             store = IndexStore.open(index_dir, create=True)
         except (IndexVersionMismatch, IndexCorrupt) as error:
-            logger.warning("%s; rebuilding the index from scratch", error)
+            logger.warning("the existing index cannot be used, so it is rebuilt from scratch (%s)", error)
             rebuild = True
     if rebuild:
         return _rebuild(walked, index_dir, settings, embedder_factory, progress, started)
@@ -94,7 +98,7 @@ def index_repository(
     try:
         return _update(walked, index_dir, store, settings, embedder_factory, progress, started)
     except IndexVersionMismatch as error:
-        logger.warning("%s; rebuilding the index from scratch", error)
+        logger.warning("the existing index cannot be used, so it is rebuilt from scratch (%s)", error)
     finally:
         store.close()
     return _rebuild(walked, index_dir, settings, embedder_factory, progress, started)

@@ -9,6 +9,7 @@ import collections
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,29 @@ def test_split_at_cursor_rejects_column_past_line() -> None:
 
     with pytest.raises(InvalidInput):
         split_at_cursor(CompletionRequest(path="a.py", text="ab\ncd", line=0, column=5))
+
+
+def test_killed_first_index_leaves_no_index(tmp_path: Path) -> None:
+    for number in range(40):
+        (tmp_path / f"module_{number}.py").write_text(
+            "".join(f"def function_{number}_{index}(value):\n    return value + {index}\n\n" for index in range(30)),
+            encoding="utf-8",
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "index", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    staging = tmp_path / ".ragcoder.building" / "index.sqlite"
+    deadline = time.monotonic() + 120
+    while not staging.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+
+    asked = _run_cli("ask", "what does function_1_2 return?", "--repo", str(tmp_path))
+
+    assert staging.exists()
+    assert not (tmp_path / ".ragcoder" / "index.sqlite").exists()
+    assert asked.returncode == 1
+    assert "ragcoder index" in asked.stderr

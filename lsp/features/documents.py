@@ -3,6 +3,7 @@ documents and the tickets that tell a running completion it has gone stale."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from pygls.workspace import Workspace
 UTF8 = "utf-8"
 UTF16 = "utf-16"
 UTF32 = "utf-32"
+
+logger = logging.getLogger(__name__)
 
 # LSP counts only these three sequences as line ends; str.splitlines() also splits at
 # form feeds, U+2028 and others, which would shift every later line number.
@@ -124,7 +127,7 @@ def take_snapshot(
     workspace: Workspace, uri: str, position: types.Position, root: Path | None
 ) -> DocumentSnapshot | None:
     """Copy an open document's text and convert `position` to code points; None when
-    the client never opened the document."""
+    the client never opened the document or the line is outside it."""
     document = workspace.text_documents.get(uri)
     if document is None:
         return None
@@ -132,11 +135,12 @@ def take_snapshot(
     # The assistant splits lines at "\n" only, so other LSP line ends are normalised.
     lines = split_lines(document.source)
     text = "\n".join(lines)
-    line = max(0, min(position.line, len(lines) - 1))
+    if not 0 <= position.line < len(lines):
+        logger.warning("position line %d is outside %s (%d lines); no completion", position.line, uri, len(lines))
+        return None
+    line = position.line
     encoding = encoding_name(workspace.position_encoding)
     column = to_code_points(lines[line], position.character, encoding)
-    if position.line >= len(lines):
-        column = len(lines[line])
 
     path = request_path(uri, root)
     return DocumentSnapshot(

@@ -92,14 +92,16 @@ def test_take_snapshot_emoji_counts_code_points(tmp_path: Path) -> None:
     assert snapshot.language == "python"
 
 
-def test_take_snapshot_line_past_end_clamped() -> None:
+def test_take_snapshot_line_past_end_returns_none() -> None:
     workspace = make_workspace()
     open_in(workspace, "file:///tmp/a.py", "x = 1\ny = 2")
 
-    snapshot = take_snapshot(workspace, "file:///tmp/a.py", types.Position(line=9, character=0), None)
+    past_end = take_snapshot(workspace, "file:///tmp/a.py", types.Position(line=9, character=0), None)
+    last_line = take_snapshot(workspace, "file:///tmp/a.py", types.Position(line=1, character=0), None)
 
-    assert snapshot is not None
-    assert (snapshot.line, snapshot.column) == (1, 5)
+    assert past_end is None
+    assert last_line is not None
+    assert (last_line.line, last_line.column) == (1, 0)
 
 
 def test_take_snapshot_unopened_document_returns_none() -> None:
