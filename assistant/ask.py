@@ -114,4 +114,43 @@ def stream_answer(
         stop=ANSWER_STOP,
         is_cancelled=is_cancelled,
     )
-    return AskStream(tokens=tokens, sources=sources_of(prompt.context))
+    return AskStream(tokens=stop_repeated_lines(tokens), sources=sources_of(prompt.context))
+
+
+MAX_LINE_REPEATS = 2
+
+
+def stop_repeated_lines(pieces: Iterator[str], max_repeats: int = MAX_LINE_REPEATS) -> Iterator[str]:
+    """Pass text through until the model writes a line it already wrote `max_repeats` times.
+
+    Small models fall into loops that repeat one sentence until the token limit. Text that could
+    still become such a line is held back until the line ends, so the repeat is never shown.
+    """
+    counts: dict[str, int] = {}
+    pending = ""
+    shown = 0
+    try:
+        for piece in pieces:
+            pending += piece
+            while "\n" in pending:
+                line, pending = pending.split("\n", 1)
+                key = line.strip()
+                if key and counts.get(key, 0) >= max_repeats:
+                    logger.debug("stopped an answer that repeats a line %d times", max_repeats + 1)
+                    return
+                if key:
+                    counts[key] = counts.get(key, 0) + 1
+                yield line[shown:] + "\n"
+                shown = 0
+            saturated = [key for key, count in counts.items() if count >= max_repeats]
+            partial = pending.strip()
+            if not any(key.startswith(partial) for key in saturated) and len(pending) > shown:
+                yield pending[shown:]
+                shown = len(pending)
+        if pending.strip() not in {key for key, count in counts.items() if count >= max_repeats}:
+            if len(pending) > shown:
+                yield pending[shown:]
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
