@@ -35,7 +35,7 @@ class DefaultModel(str, enum.Enum):
 
 
 class RetrievalMode(str, enum.Enum):
-    """How ask gathers its context: flat hybrid top-k chunks, or PathRAG paths over the code graph."""
+    """Context source for ask: flat hybrid top-k chunks, or PathRAG paths over the code graph."""
 
     HYBRID = "hybrid"
     PATHRAG = "pathrag"
@@ -50,7 +50,7 @@ class KvCacheType(str, enum.Enum):
 
 @dataclass
 class IndexSettings:
-    """Where the index lives and which files go into it."""
+    """Index location and the rules for which files go into it."""
 
     dir_name: str = ".ragcoder"
     max_file_bytes: int = 1_000_000

@@ -42,7 +42,7 @@ class Source:
 
 @dataclass(frozen=True)
 class IndexSummary:
-    """What one `ragcoder index` run did."""
+    """Counts and duration of one `ragcoder index` run."""
 
     files_indexed: int
     files_unchanged: int

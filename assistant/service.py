@@ -67,7 +67,7 @@ class Assistant:
 
     @property
     def index_dir(self) -> Path:
-        """The folder that holds this repository's index."""
+        """The folder that contains this repository's index."""
         return index_dir_for(self.repo, self.settings)
 
     def generator(self) -> Generator:
@@ -106,7 +106,7 @@ class Assistant:
 
     def prepare_ask(self, question: str) -> AskPrompt:
         """Retrieve and pack the context for `question`, flat or along code-graph paths
-        as `retrieval.mode` says."""
+        as `retrieval.mode` selects."""
         with self._lock:
             retriever = self.retriever()
             path_retriever = None
