@@ -198,15 +198,19 @@ def complete_at(
     is_cancelled: Callable[[], bool] | None = None,
     prompt_format: PromptFormat = DEFAULT_PROMPT_FORMAT,
     language: str | None = None,
+    heal_tokens: int | None = None,
 ) -> str:
     """Generate the text to insert at the cursor between `prefix` and `suffix`.
 
-    Returns "" when there is nothing worth suggesting or the request was cancelled.
+    `heal_tokens` overrides how many trailing prompt tokens token healing backs off (None keeps
+    the default, 0 turns healing off). Returns "" when there is nothing worth suggesting or the
+    request was cancelled.
     """
     prompt = build_completion_prompt(prefix, suffix, context, generator, settings, prompt_format, language)
     cursor = make_cursor(prefix, suffix, settings.suffix_lines)
     stop = ["\n"] if cursor.right.strip() else []
-    heal_tokens = 0 if generator.fim_tokens is not None else HEAL_TOKENS
+    if heal_tokens is None:
+        heal_tokens = 0 if generator.fim_tokens is not None else HEAL_TOKENS
     logger.debug(
         "completing with %d prompt tokens, %s", len(prompt), "multi-line" if allows_multiline(cursor) else "single line"
     )
