@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
@@ -106,6 +107,27 @@ def resolve_settings(
     return settings, problems
 
 
+@dataclass
+class ServerActivity:
+    """The work in progress and the last results that `ragcoder.status` reports.
+
+    The indexing thread writes the progress fields while the event loop reads them. Each
+    write replaces one attribute, so a reader sees every field whole, though the three
+    progress fields may come from two neighbouring reports.
+    """
+
+    index_runs: int = 0
+    index_done: int = 0
+    index_total: int = 0
+    index_message: str = ""
+    last_completion_latency_ms: float | None = None
+
+    @property
+    def is_indexing(self) -> bool:
+        """Tell whether a `ragcoder.reindex` run is in progress or queued."""
+        return self.index_runs > 0
+
+
 class RagcoderServer(LanguageServer):
     """A pygls server that owns one repository's assistant.
 
@@ -133,6 +155,7 @@ class RagcoderServer(LanguageServer):
         self._queued_messages: list[types.ShowMessageParams] = []
         self._is_initialized = False
         self.is_shut_down = False
+        self.activity = ServerActivity()
 
     def configure(self, params: types.InitializeParams) -> None:
         """Find the repository root and resolve the settings from an `initialize` request."""

