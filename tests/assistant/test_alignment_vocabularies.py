@@ -1,0 +1,235 @@
+"""Token alignment on real vocabularies: both shipped models and a vocab-only GGUF built here.
+
+Each partial-token case is a prompt that ends mid-token and the text that follows it. The plan
+must back off far enough that the canonical tokens of the whole text can be generated under
+the mask, and must never allow a control token.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import gguf
+import llama_cpp
+import numpy as np
+import pytest
+
+from assistant.alignment import HealingLogitsProcessor, VocabularyIndex, plan_healing
+from assistant.config import DefaultModel, ModelSettings
+from assistant.model import LlamaGenerator, load_generator
+
+pytestmark = pytest.mark.slow
+
+HIEROGLYPH = "\U00013000"  # outside every vocabulary here, so it is spelled with byte tokens
+# kind: (text before the cursor, text after it)
+PARTIAL_TOKEN_CASES = {
+    "identifier": ("    result = self.conf", "ig.get(key)\n"),
+    "split_identifier": ("    raise NotImplem", "entedError(message)\n"),
+    "after_space": ("    value = ", "compute(items)\n"),
+    "line_start": ("def f(x):\n", "    return x\n"),
+    "partial_indentation": ("def f(x):\n    if x:\n    ", "    return x\n"),
+    "whitespace_run": ("x = 1\n\n", "\ndef f(x):\n"),
+    "punctuation": ("if (a and (b or c)", "):\n"),
+    "utf8_word": ("name = 'caf", "é'\n"),
+    "utf8_byte_pieces": (f"glyph = '{HIEROGLYPH}", f"{HIEROGLYPH}'\n"),
+}
+TEST_VOCAB_WORDS = ("return", "self", "config", "value", "compute", "items", "def", "glyph", "name", "caf", "if")
+
+
+@dataclass
+class Vocabulary:
+    """A tokenizer with the pieces the alignment index is built from."""
+
+    tokenize: Callable[[str], list[int]]
+    index: VocabularyIndex
+    control_ids: list[int]
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Iterator[LlamaGenerator]:
+    generator = load_generator(ModelSettings(default=DefaultModel.GEMMA3_270M, n_threads=1))
+    yield generator
+    generator.close()
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Iterator[LlamaGenerator]:
+    generator = load_generator(ModelSettings(default=DefaultModel.SMOLLM2_135M, n_threads=1))
+    yield generator
+    generator.close()
+
+
+def write_spm_vocabulary(path: Path) -> None:
+    """Write a vocab-only SentencePiece GGUF unlike both shipped ones.
+
+    It merges a line break with the indentation after it (as SmolLM2's byte-level BPE does) while
+    spelling every non-ASCII character with byte tokens, and it has control and user-defined
+    tokens whose text looks like code.
+    """
+    pieces = set(string.ascii_letters + string.digits + "()[]{}:.,'\"=+-*/<>_#!\n\t\u2581")
+    words = [*TEST_VOCAB_WORDS, *("\u2581" + word for word in TEST_VOCAB_WORDS)]
+    words += ["\u2581\u2581\u2581\u2581\u2581\u2581\u2581\u2581", "\n\u2581\u2581\u2581\u2581\u2581\u2581\u2581\u2581"]
+    words += ["\n\n", "):", "))", "\u2581=", "\u2581'", "<|"]
+    for word in words:
+        pieces.update(word[:end] for end in range(1, len(word) + 1))
+    normal = sorted(pieces)
+    special = [
+        ("<unk>", gguf.TokenType.UNKNOWN), ("<s>", gguf.TokenType.CONTROL), ("</s>", gguf.TokenType.CONTROL),
+        ("<|file_sep|>", gguf.TokenType.CONTROL), ("<|marker|>", gguf.TokenType.USER_DEFINED),
+    ]
+    tokens = [text for text, _ in special] + [f"<0x{byte:02X}>" for byte in range(256)] + normal
+    types = [kind for _, kind in special] + [gguf.TokenType.BYTE] * 256 + [gguf.TokenType.NORMAL] * len(normal)
+    # SentencePiece merges the pair whose merged piece scores highest, so longer pieces win.
+    scores = [0.0] * (len(special) + 256) + [len(piece) + rank * 1e-6 for rank, piece in enumerate(normal)]
+
+    writer = gguf.GGUFWriter(str(path), arch="llama")
+    writer.add_context_length(256)
+    writer.add_embedding_length(64)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(128)
+    writer.add_head_count(1)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_unk_token_id(0)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_add_bos_token(True)
+    writer.add_add_space_prefix(False)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def spm_vocabulary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vocabulary]:
+    path = tmp_path_factory.mktemp("vocab") / "test-spm.gguf"
+    write_spm_vocabulary(path)
+    llm = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    vocab = llm._model.vocab
+    buffer = ctypes.create_string_buffer(64)
+    pieces: list[bytes | None] = []
+    control_ids = []
+    for token_id in range(llama_cpp.llama_vocab_n_tokens(vocab)):
+        attributes = llama_cpp.llama_vocab_get_attr(vocab, token_id)
+        length = llama_cpp.llama_token_to_piece(vocab, token_id, buffer, len(buffer), 0, False)
+        piece = ctypes.string_at(buffer, length)
+        # A user-defined marker is text to the tokenizer but never text to complete code with.
+        is_marker = bool(attributes & llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED) and bool(piece.strip())
+        if attributes & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL or is_marker:
+            control_ids.append(token_id)
+            pieces.append(None)
+        else:
+            pieces.append(piece)
+
+    def tokenize(text: str) -> list[int]:
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    yield Vocabulary(tokenize, VocabularyIndex(pieces), control_ids)
+    llm.close()
+
+
+def generator_vocabulary(generator: LlamaGenerator) -> Vocabulary:
+    index = generator.vocabulary_index()
+    control_ids = [token_id for token_id in range(index.n_vocab) if not index.piece(token_id)]
+    return Vocabulary(lambda text: generator.tokenize(text, add_bos=True), index, control_ids)
+
+
+@pytest.fixture(params=["gemma", "smollm2", "spm_vocabulary"])
+def vocabulary(request: pytest.FixtureRequest) -> Vocabulary:
+    if request.param == "spm_vocabulary":
+        value: Vocabulary = request.getfixturevalue("spm_vocabulary")
+        return value
+    return generator_vocabulary(request.getfixturevalue(request.param))
+
+
+def token_ends(ids: list[int], index: VocabularyIndex) -> list[int]:
+    """Return the byte offset where each token of `ids` ends."""
+    ends, offset = [], 0
+    for token_id in ids:
+        offset += len(index.piece(token_id))
+        ends.append(offset)
+    return ends
+
+
+@pytest.mark.parametrize("kind", PARTIAL_TOKEN_CASES)
+def test_plan_healing_canonical_tokens_stay_reachable(vocabulary: Vocabulary, kind: str) -> None:
+    before, after = PARTIAL_TOKEN_CASES[kind]
+    index = vocabulary.index
+    plan = plan_healing(vocabulary.tokenize(before), index, 1)
+    kept = b"".join(index.piece(token_id) for token_id in plan.prompt_ids)
+
+    assert kept + plan.required_bytes == before.encode("utf-8")
+    assert plan.required_bytes
+    kept.decode("utf-8")  # the kept prompt ends on a whole character
+
+    full = vocabulary.tokenize(before + after)
+    ends = token_ends(full, index)
+    assert len(kept) in ends, f"{kind}: the kept prompt ends inside a canonical token"
+    processor = HealingLogitsProcessor(index, len(plan.prompt_ids), plan.required_bytes)
+    generated = list(plan.prompt_ids)
+    for token_id in full[ends.index(len(kept)) + 1 :]:
+        if not processor.remaining_bytes(generated):
+            break
+        scores = processor(np.array(generated, dtype=np.intc), np.zeros(index.n_vocab, dtype=np.float32))
+        assert np.isfinite(scores[token_id]), f"{kind}: canonical token {index.piece(token_id)!r} is masked"
+        assert not np.isfinite(scores[vocabulary.control_ids]).any()
+        generated.append(token_id)
+    assert processor.remaining_bytes(generated) == b""
+
+
+def test_partial_token_cases_are_mid_token(vocabulary: Vocabulary) -> None:
+    # Without a back-off most cases would make the model continue from a token boundary that
+    # the canonical tokenization of the whole text does not have.
+    mid_token = [
+        kind for kind, (before, after) in PARTIAL_TOKEN_CASES.items()
+        if len(before.encode("utf-8")) not in token_ends(vocabulary.tokenize(before + after), vocabulary.index)
+    ]
+    assert len(mid_token) >= 4, mid_token
+
+
+def test_spm_vocabulary_marker_never_allowed(spm_vocabulary: Vocabulary) -> None:
+    index = spm_vocabulary.index
+    marker_ids = spm_vocabulary.tokenize("<|marker|>")
+    assert len(marker_ids) == 2  # BOS and the user-defined marker itself
+    for remaining in (b"<", b"<|", b"<|marker|>"):
+        allowed = set(index.allowed_ids(remaining).tolist())
+        assert allowed
+        assert marker_ids[1] not in allowed
+        assert not allowed & set(spm_vocabulary.control_ids)
+
+
+def test_spm_vocabulary_merges_line_break_with_indentation(spm_vocabulary: Vocabulary) -> None:
+    ids = spm_vocabulary.tokenize("if x:\n        return x")
+    pieces = [spm_vocabulary.index.piece(token_id) for token_id in ids]
+    assert b"\n        " in pieces
+    assert b"\xc3" in [spm_vocabulary.index.piece(token_id) for token_id in spm_vocabulary.tokenize("é")]
+
+
+GENERATION_CASES = [
+    # (prompt, pattern the first generated line must match)
+    ("import math\n\n\ndef circle_area(radius):\n    return math.p", r"i\b"),
+    ("def mean(values):\n    total = sum(values)\n    return total / le", r"n\("),
+    ("def greet(name):\n    message = 'Hello, ' + na", r"me\b"),
+    ("def absolute(x):\n    if x < 0:\n    ", r"    \S"),
+    ("def absolute(x):\n    if x < 0:\n", r"        \S"),
+]
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm2"])
+@pytest.mark.parametrize(("prompt", "pattern"), GENERATION_CASES)
+def test_generate_aligned_continues_partial_token(
+    request: pytest.FixtureRequest, model: str, prompt: str, pattern: str
+) -> None:
+    generator: LlamaGenerator = request.getfixturevalue(model)
+    text = "".join(generator.generate(prompt, 12, 0.0, ["\n\n"], heal_tokens=1))
+    first_line = text.split("\n")[0]
+    assert re.match(pattern, first_line), f"{model}: {prompt[-16:]!r} continued with {text!r}"
