@@ -6,6 +6,7 @@ can be tested alone. `shape_lines` and `finish_completion` apply them in order.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def detect_indent_unit(text: str) -> str:
     if any(line.startswith("\t") for line in lines):
         return "\t"
     steps = Counter(
-        abs(indent_width(line) - indent_width(above)) for above, line in zip(lines, lines[1:])
+        abs(indent_width(line) - indent_width(above)) for above, line in itertools.pairwise(lines)
     )
     steps.pop(0, None)
     return " " * steps.most_common(1)[0][0] if steps else "    "
@@ -181,19 +182,25 @@ def trim_suffix_repeat(text: str, cursor: Cursor, is_final: bool = True) -> tupl
 
 
 def trim_right_overlap(text: str, cursor: Cursor) -> str:
-    """Drop a completion tail that repeats the start of the text right of the cursor.
+    """Drop completion text that repeats or runs past the text right of the cursor.
 
-    `foo(|)` completed with `a, b)` would give `foo(a, b))`. Among the tails that equal a start
-    of the right side, the longest one is dropped unless dropping it unbalances the line's
-    brackets or quotes. So a tail that closes a bracket opened inside the completion stays.
+    `foo(|)` completed with `a, b)` would give `foo(a, b))`: a tail that equals a start of the
+    right side is dropped. When the right side starts with a closing bracket or quote, the
+    completion is also cut where it writes that character itself, as if the right side were
+    a constraint: `x = [|]` completed with `1, 2])` keeps `1, 2`. Every cut is scored by the
+    brackets and quotes it leaves unbalanced in the line, and the best one wins. So a closer that
+    matches a bracket opened inside the completion stays. On a tie, dropping the longest
+    repeated tail comes first, then keeping all text, then the earliest cut at a closer.
     """
     if not cursor.right or "\n" in text:
         return text
-    candidates = [0] + [size for size in range(1, len(cursor.right) + 1) if text.endswith(cursor.right[:size])]
-    scores = {size: _imbalance(cursor.left + text[: len(text) - size] + cursor.right) for size in candidates}
-    best = min(scores.values())
-    size = max(size for size, score in scores.items() if score == best)
-    return text[: len(text) - size]
+    # Kept lengths in order of preference on equal balance.
+    candidates = [len(text) - size for size in range(len(cursor.right), 0, -1) if text.endswith(cursor.right[:size])]
+    candidates.append(len(text))
+    if cursor.right[0] in _CLOSERS or cursor.right[0] in _QUOTES:
+        candidates += [position for position, char in enumerate(text) if char == cursor.right[0]]
+    kept_length = min(candidates, key=lambda length: _imbalance(cursor.left + text[:length] + cursor.right))
+    return text[:kept_length]
 
 
 def _imbalance(line: str) -> int:

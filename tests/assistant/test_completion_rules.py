@@ -257,3 +257,33 @@ def test_complete_at_plain_model_heals_one_token() -> None:
     generator = FakeGenerator("b")
     complete_at("x = a + ", "\n", "", generator, CompletionSettings())
     assert generator.heal_tokens == [1]
+
+
+def test_finish_completion_next_method_is_cut_at_block_end() -> None:
+    cursor = cursor_at("class A:\n    def f(self):|\n")
+    text = "\n        return 1\n\n    def g(self):\n        return 2"
+    assert finish_completion(text, cursor, max_lines=8) == "\n        return 1"
+
+
+def test_finish_completion_unindented_body_keeps_block_indentation() -> None:
+    cursor = cursor_at("class A:\n    def f(self):|\n")
+    assert finish_completion("\nreturn 1", cursor, max_lines=8) == "\n        return 1"
+
+
+def test_finish_completion_doubled_closer_is_dropped() -> None:
+    cursor = cursor_at("x = foo(|)\n")
+    assert finish_completion("a, b)", cursor, max_lines=8) == "a, b"
+
+
+def test_trim_right_overlap_text_past_closer_is_cut() -> None:
+    cursor = cursor_at("x = [|]\n")
+    assert trim_right_overlap("1, 2])", cursor) == "1, 2"
+    cursor = cursor_at('print("|")\n')
+    assert trim_right_overlap('hi") + name', cursor) == "hi"
+    cursor = cursor_at("x = foo(|)\n")
+    assert trim_right_overlap("bar(a)) or b", cursor) == "bar(a)"
+
+
+def test_trim_right_overlap_balanced_text_past_quote_is_kept() -> None:
+    cursor = cursor_at('f("|")\n')
+    assert trim_right_overlap('a", "b', cursor) == 'a", "b'
