@@ -129,7 +129,7 @@ class Resolver:
                 continue
             if target.name is not None:
                 named.append((target, fact.lineno))
-            for local in _bound_names(language, fact, target):
+            for local in bound_names(language, fact, target):
                 bindings.setdefault(local, target)
         self._bindings[path] = bindings
         self._wildcards[path] = wildcards
@@ -326,7 +326,7 @@ class Resolver:
         return [(def_key(record.path, record.name), confidence) for record in candidates]
 
 
-def _bound_names(language: str, fact: RefFact, target: ImportTarget) -> list[str]:
+def bound_names(language: str, fact: RefFact, target: ImportTarget) -> list[str]:
     """Return the local names an import binds: its alias, its last part, and for Python `import a.b` the dotted name."""
     if fact.alias:
         return [fact.alias]

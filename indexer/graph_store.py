@@ -16,12 +16,16 @@ from indexer.graph_resolve import DefRecord, Edge
 GRAPH_TABLES = frozenset({"graph_refs", "graph_edges"})
 GRAPH_SCHEMA = (
     # `short` is the name's last part, so a changed definition finds the files that may use it.
-    "CREATE TABLE graph_refs (path TEXT NOT NULL, name TEXT NOT NULL, ref_type TEXT NOT NULL, owner TEXT,"
-    " receiver TEXT, alias TEXT, lineno INTEGER NOT NULL, short TEXT NOT NULL)",
+    (
+        "CREATE TABLE graph_refs (path TEXT NOT NULL, name TEXT NOT NULL, ref_type TEXT NOT NULL, owner TEXT,"
+        " receiver TEXT, alias TEXT, lineno INTEGER NOT NULL, short TEXT NOT NULL)"
+    ),
     "CREATE INDEX graph_refs_path ON graph_refs (path)",
     "CREATE INDEX graph_refs_short ON graph_refs (short)",
-    "CREATE TABLE graph_edges (source TEXT NOT NULL, target TEXT NOT NULL, edge_type TEXT NOT NULL,"
-    " confidence REAL NOT NULL, path TEXT NOT NULL, lineno INTEGER NOT NULL)",
+    (
+        "CREATE TABLE graph_edges (source TEXT NOT NULL, target TEXT NOT NULL, edge_type TEXT NOT NULL,"
+        " confidence REAL NOT NULL, path TEXT NOT NULL, lineno INTEGER NOT NULL)"
+    ),
     "CREATE INDEX graph_edges_source ON graph_edges (source)",
     "CREATE INDEX graph_edges_target ON graph_edges (target)",
     "CREATE INDEX graph_edges_path ON graph_edges (path)",
@@ -137,6 +141,12 @@ def edges_touching(connection: sqlite3.Connection, keys: Iterable[str]) -> list[
         )
         edges.extend(Edge(*row) for row in rows)
     return edges
+
+
+def edges_of_file(connection: sqlite3.Connection, path: str) -> list[Edge]:
+    """Return the edges produced by the facts of one file."""
+    rows = connection.execute(f"SELECT {_EDGE_COLUMNS} FROM graph_edges WHERE path = ?", (path,))
+    return [Edge(*row) for row in rows]
 
 
 def all_edges(connection: sqlite3.Connection) -> list[Edge]:

@@ -1,0 +1,2 @@
+; inherits: ecmascript-outline
+; The function bodies are the same node types in the javascript grammar.

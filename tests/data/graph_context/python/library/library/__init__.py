@@ -1,0 +1,3 @@
+"""A small lending library: the graph context tests complete code that uses it."""
+
+from .books import Book
