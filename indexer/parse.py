@@ -162,6 +162,11 @@ def parse(source: bytes, language: str) -> SyntaxTree:
     return SyntaxTree(_parser(language).parse(source), source, language)
 
 
+def top_level_spans(tree: SyntaxTree) -> list[tuple[int, int]]:
+    """Return the byte spans of the root's children: a module's statements, definitions and comments."""
+    return [(child.start_byte, child.end_byte) for child in tree._tree.root_node.children]
+
+
 def parses_cleanly(source: bytes | str, language: str) -> bool:
     """Return True when `source` parses without any ERROR or MISSING node."""
     data = source.encode("utf-8") if isinstance(source, str) else source

@@ -1,10 +1,20 @@
 """Prompt linting: find LLM prompts in code and template files and check them with stable rule codes."""
 
-from assistant.promptlint.finding import RULES, Finding, Fix, Location, Rule, Severity, TextEdit
-from assistant.promptlint.linter import LintOptions, discover_text, lint_text, worst_severity
-from assistant.promptlint.tokens import TokenLimits, Tokenizer, TokenView, token_view
+from assistant.promptlint.checks import LintOptions
+from assistant.promptlint.finding import (
+    RULES,
+    Finding,
+    Fix,
+    Location,
+    Rule,
+    Severity,
+    TextEdit,
+)
+from assistant.promptlint.incremental import DocumentLinter
+from assistant.promptlint.linter import discover_text, lint_text, worst_severity
+from assistant.promptlint.tokens import Tokenizer, TokenLimits, TokenView, token_view
 
 __all__ = [
-    "RULES", "Finding", "Fix", "LintOptions", "Location", "Rule", "Severity", "TextEdit", "TokenLimits",
+    "RULES", "DocumentLinter", "Finding", "Fix", "LintOptions", "Location", "Rule", "Severity", "TextEdit", "TokenLimits",
     "TokenView", "Tokenizer", "discover_text", "lint_text", "token_view", "worst_severity",
 ]

@@ -9,14 +9,22 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from assistant.promptlint.facts import MODULE_SCOPE, Call, FileFacts, collect_facts
-from assistant.promptlint.literals import LiteralPart, PromptText, decode_literal, join_texts, split_literal
+from assistant.promptlint.fills import FillSite, template_fill_sites, value_fill_site
+from assistant.promptlint.literals import (
+    LiteralPart,
+    PromptText,
+    decode_literal,
+    join_texts,
+    split_literal,
+)
 from assistant.promptlint.templates import TemplateSyntax, guess_file_syntax
 from assistant.promptlint.usage import CallKind, Usage, trace
-from assistant.promptlint.fills import FillSite, template_fill_sites, value_fill_site
 from indexer.parse import NodeSpan
 
 logger = logging.getLogger(__name__)
 
+# Languages whose source files are searched for prompts; template files are read in any folder.
+SOURCE_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx"})
 # Names that mark a string as a prompt (`SYSTEM_PROMPT`, `self.instructions`, `qa_template`).
 PROMPT_NAME = re.compile(r"prompt|template|instruction|system|preamble|persona", re.IGNORECASE)
 TEMPLATE_FILE_SUFFIXES = frozenset({".prompt", ".j2", ".jinja", ".jinja2", ".mustache"})
@@ -87,7 +95,11 @@ def discover_file_template(path: str, text: str) -> Discovery:
 
 def discover(source: bytes, language: str) -> Discovery:
     """Find the prompts of a Python, JavaScript or TypeScript file."""
-    facts = collect_facts(source, language)
+    return discover_in(collect_facts(source, language))
+
+
+def discover_in(facts: FileFacts) -> Discovery:
+    """Find the prompts described by the facts of a file or of some of its top-level statements."""
     traced = [(span, usage) for span in facts.strings if (usage := trace(facts, span)) is not None]
     targets = {usage.target for _, usage in traced if usage.target}
     ref_uses: dict[str, dict[tuple[int, int], list[Usage]]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from indexer.parse import NodeSpan, parent_of, parse, query_captures
@@ -78,6 +79,10 @@ class FileFacts:
     calls_by_receiver: dict[str, dict[tuple[int, int], list[Call]]] = field(default_factory=dict)
     scope_starts: list[int] = field(default_factory=list)
     scope_segments: list[tuple[int, int]] = field(default_factory=list)
+    # When these facts cover only part of a file, `outside` returns whether the rest binds a
+    # module-level name. Each result is recorded, so a cached result can be checked later.
+    outside: Callable[[str], bool] | None = None
+    outside_answers: dict[str, bool] = field(default_factory=dict)
 
     def calls_on(self, receiver: str, scope: tuple[int, int]) -> list[Call]:
         """Return the method calls on the variable `receiver` bound in `scope` (`tpl.format(...)` for "tpl")."""
@@ -97,7 +102,10 @@ class FileFacts:
         for scope_start, scope_end in self.defined.get(name, ()):
             if scope_start < 0 or scope_start <= byte < scope_end:
                 return True
-        return False
+        if self.outside is None:
+            return False
+        answer = self.outside_answers[name] = self.outside(name)
+        return answer
 
 
 def collect_facts(source: bytes, language: str) -> FileFacts:

@@ -68,7 +68,11 @@ class Fix:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one prompt; the span is in source bytes of the linted text."""
+    """One problem in one prompt; the span is in source bytes of the linted text.
+
+    `related` is the byte span of the call that the message refers to, such as the
+    `.format(...)` call that leaves a placeholder unfilled.
+    """
 
     code: str
     severity: Severity
@@ -76,6 +80,16 @@ class Finding:
     start_byte: int
     end_byte: int
     fix: Fix | None = None
+    related: tuple[int, int] | None = None
+
+    def shifted(self, delta: int) -> Finding:
+        """Return this finding moved by `delta` bytes, with its fix and related span."""
+        fix = None
+        if self.fix is not None:
+            edits = tuple(TextEdit(edit.start_byte + delta, edit.end_byte + delta, edit.new_text) for edit in self.fix.edits)
+            fix = Fix(self.fix.title, edits)
+        related = (self.related[0] + delta, self.related[1] + delta) if self.related is not None else None
+        return Finding(self.code, self.severity, self.message, self.start_byte + delta, self.end_byte + delta, fix, related)
 
     @property
     def rule(self) -> Rule:
@@ -91,7 +105,10 @@ def finding(code: str, message: str, start_byte: int, end_byte: int, fix: Fix | 
 
 @dataclass(frozen=True)
 class Location:
-    """A finding placed in a file: 0-based line and code point column of its start and end."""
+    """A finding placed in a file: 0-based line and code point column of its start and end.
+
+    `related_line` is the 0-based line of the finding's related call, if it has one.
+    """
 
     path: str
     line: int
@@ -99,8 +116,16 @@ class Location:
     end_line: int
     end_column: int
     finding: Finding
+    related_line: int | None = None
+
+    @property
+    def message(self) -> str:
+        """The finding's message, naming the line of its related call."""
+        if self.related_line is None:
+            return self.finding.message
+        return f"{self.finding.message} (call on line {self.related_line + 1})"
 
     def format_text(self) -> str:
         """Render as `path:line:col: CODE severity message` with 1-based line and column."""
         item = self.finding
-        return f"{self.path}:{self.line + 1}:{self.column + 1}: {item.code} {item.severity.value} {item.message}"
+        return f"{self.path}:{self.line + 1}:{self.column + 1}: {item.code} {item.severity.value} {self.message}"

@@ -177,10 +177,10 @@ def _escape(text: str, index: int) -> tuple[str, int]:
         if len(digits) == _HEX_LENGTHS[code] and all(c in "0123456789abcdefABCDEF" for c in digits):
             return chr(int(digits, 16)), 2 + len(digits)
         return "\\" + code, 2
-    if code in "01234567" and text[index + 2:index + 3] in tuple("01234567"):
-        digits = re.match(r"[0-7]{1,3}", text[index + 1:])
-        assert digits is not None
-        return chr(int(digits.group(0), 8)), 1 + len(digits.group(0))
+    if code in "01234567":
+        octal = re.match(r"[0-7]{1,3}", text[index + 1:index + 4])
+        assert octal is not None
+        return chr(int(octal.group(0), 8)), 1 + len(octal.group(0))
     if code == "N" and text[index + 2:index + 3] == "{":
         end = text.find("}", index)
         if end > 0:

@@ -7,10 +7,15 @@ import logging
 import re
 from collections.abc import Iterator
 
-from assistant.promptlint.discovery import Discovery, Prompt, Template
+from assistant.promptlint.discovery import Prompt, Template
 from assistant.promptlint.facts import FileFacts
-from assistant.promptlint.finding import Finding, Fix, TextEdit, finding
-from assistant.promptlint.templates import Placeholder, TemplateSyntax, format_placeholders, placeholders_for
+from assistant.promptlint.finding import RULES, Finding, Fix, TextEdit, finding
+from assistant.promptlint.templates import (
+    Placeholder,
+    TemplateSyntax,
+    format_placeholders,
+    placeholders_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -20,12 +25,7 @@ MIN_LEAKED_INDENT = 2
 _STRING_EXPRESSIONS = frozenset({"string", "concatenated_string", "template_string"})
 
 
-def line_of(source: bytes, byte: int) -> int:
-    """Return the 1-based line of a source byte, for messages."""
-    return source.count(b"\n", 0, byte) + 1
-
-
-def check_fills(source: bytes, template: Template) -> Iterator[Finding]:
+def check_fills(template: Template) -> Iterator[Finding]:
     """RCP001 and RCP002: compare placeholders with the fills and declarations seen in the file."""
     placeholders = [(prompt, item) for prompt in template.prompts
                     for item in placeholders_for(template.syntax, prompt.text.text, prompt.text.fields)]
@@ -37,17 +37,18 @@ def check_fills(source: bytes, template: Template) -> Iterator[Finding]:
         if site.names is None:
             continue
         filled = site.names | template.partial_names
-        line = line_of(source, site.start_byte)
         for prompt, item in placeholders:
             if item.name not in filled and item.name not in reported:
                 reported.add(item.name)
                 passed = ", ".join(sorted(site.names)) or "nothing"
-                message = (f"placeholder {{{item.name}}} is never filled: {site.description} on line {line} "
+                message = (f"placeholder {{{item.name}}} is never filled: {site.description} "
                            f"passes {passed}; pass {item.name} there or remove the placeholder")
-                yield _at_text(prompt, "RCP001", message, item.start, item.end)
+                start, end = prompt.text.source_span(item.start, item.end)
+                yield Finding("RCP001", RULES["RCP001"].severity, message, start, end,
+                              related=(site.start_byte, site.start_byte))
         for name, start, end in site.name_spans:
             if name not in names:
-                message = (f"{site.description} on line {line} fills {name}, which the template does not use "
+                message = (f"{site.description} fills {name}, which the template does not use "
                            f"(placeholders: {', '.join(sorted(names)) or 'none'}); rename it or drop it")
                 yield finding("RCP002", message, start, end)
     yield from _check_declared(template, placeholders, names, reported)

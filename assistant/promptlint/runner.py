@@ -10,10 +10,10 @@ from pathlib import Path
 
 from assistant.config import ModelSettings
 from assistant.errors import InvalidInput
-from assistant.promptlint.discovery import is_template_file
+from assistant.promptlint.discovery import SOURCE_LANGUAGES, is_template_file
 from assistant.promptlint.finding import RULES, Location, Severity
-from assistant.promptlint.linter import SOURCE_LANGUAGES, LintOptions, lint_text
-from assistant.promptlint.tokens import TokenLimits, Tokenizer
+from assistant.promptlint.linter import LintOptions, lint_text
+from assistant.promptlint.tokens import Tokenizer, TokenLimits
 from indexer.parse import language_for_path
 
 logger = logging.getLogger(__name__)

@@ -151,7 +151,7 @@ def jinja_placeholders(text: str) -> list[Placeholder]:
         for name_match in _JINJA_NAME.finditer(_without_strings(body)):
             name = name_match.group(1)
             before = body[:name_match.start()].rstrip()
-            if name in _JINJA_RESERVED or name in bound or before.endswith("|") or before.endswith("for"):
+            if name in _JINJA_RESERVED or name in bound or before.endswith(("|", "for")):
                 continue
             found.append(Placeholder(name, match.start(), match.end()))
     return found

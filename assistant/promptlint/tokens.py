@@ -98,7 +98,7 @@ def token_view(text: str, tokenizer: Tokenizer) -> TokenView:
     with a newline. The pieces come from the whole prompt, because a line alone may tokenize differently.
     """
     ids = tokenizer.tokenize(text)
-    body = text[:-1] if text.endswith("\n") else text
+    body = text.removesuffix("\n")
     line_start = body.rfind("\n") + 1
     pieces: list[str] = []
     consumed = 0

@@ -11,9 +11,25 @@ from dataclasses import dataclass, replace
 
 from lsprotocol import types
 
-from assistant.promptlint import LintOptions, Location, Severity, TokenLimits, Tokenizer, discover_text, lint_text, token_view
-from assistant.promptlint.linter import Placer
-from lsp.features.documents import encoding_name, language_for, request_path, split_lines, to_client_units, to_code_points
+from assistant.promptlint import (
+    LintOptions,
+    Location,
+    Severity,
+    Tokenizer,
+    TokenLimits,
+    discover_text,
+    lint_text,
+    token_view,
+)
+from assistant.promptlint.placement import Placer
+from lsp.features.documents import (
+    encoding_name,
+    language_for,
+    request_path,
+    split_lines,
+    to_client_units,
+    to_code_points,
+)
 from lsp.session import RagcoderServer, guarded
 
 logger = logging.getLogger(__name__)

@@ -222,3 +222,9 @@ def test_split_points_string_never_opened() -> None:
     tree = parse.parse(source, "python")
 
     assert parse.split_points(tree, 0, len(source), max_lines=5) == []
+
+
+def test_top_level_spans_one_per_statement() -> None:
+    source = b"import os\n\n# note\ndef f():\n    return 1\n\nx = f()\n"
+    spans = parse.top_level_spans(parse.parse(source, "python"))
+    assert [source[start:end] for start, end in spans] == [b"import os", b"# note", b"def f():\n    return 1", b"x = f()"]

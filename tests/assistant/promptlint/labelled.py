@@ -1,4 +1,4 @@
-"""The labelled prompt snippets of tests/data/promptlint and their per-rule precision and recall.
+"""The labelled prompt snippet sets of tests/data/promptlint and their per-rule precision and recall.
 
 Shared by the test and bench/bench_promptlint.py. The token rules run with a word tokenizer and a
 64-token context, so their snippets need no model.
@@ -16,6 +16,9 @@ from assistant.promptlint import RULES, LintOptions, TokenLimits, lint_text
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "promptlint"
 SNIPPET_DIR = DATA_DIR / "snippets"
+# The written snippets were made together with the rules; the collected ones were copied from
+# prompts in installed packages and labelled by reading them.
+LABELLED_SETS = {"written": DATA_DIR, "collected": DATA_DIR / "collected"}
 TEST_N_CTX = 64
 UNDERTRAINED_WORD = "SolidGoldMagikarp"
 
@@ -70,21 +73,46 @@ class RuleScore:
         return self.true_positives / expected if expected else 1.0
 
 
-def snippet_paths() -> list[Path]:
-    """List the snippet files, sorted."""
-    return sorted(path for path in SNIPPET_DIR.rglob("*") if path.is_file())
+def snippet_paths(set_name: str = "written") -> list[Path]:
+    """List the snippet files of a labelled set, sorted."""
+    return sorted(path for path in LABELLED_SETS[set_name].joinpath("snippets").rglob("*") if path.is_file())
 
 
-def score_rules(options: LintOptions | None = None) -> tuple[list[RuleScore], list[str]]:
-    """Lint every snippet and compare (file, code, line) with expected.json; also return the mismatches."""
-    expected_by_file = json.loads((DATA_DIR / "expected.json").read_text(encoding="utf-8"))
+def snippet_name(set_name: str, path: Path) -> str:
+    """Return a snippet's name: its path below the set's snippet folder."""
+    return path.relative_to(LABELLED_SETS[set_name] / "snippets").as_posix()
+
+
+def expected_findings(set_name: str = "written") -> dict[str, list[tuple[str, int]]]:
+    """Map each snippet name to its expected (rule code, 1-based line) findings.
+
+    The written set stores `[code, line]` pairs; the collected set stores an origin and
+    `[code, line, reason]` entries per snippet.
+    """
+    stored = json.loads((LABELLED_SETS[set_name] / "expected.json").read_text(encoding="utf-8"))
+    expected: dict[str, list[tuple[str, int]]] = {}
+    for name, entry in stored.items():
+        rows = entry["findings"] if isinstance(entry, dict) else entry
+        expected[name] = sorted((str(row[0]), int(row[1])) for row in rows)
+    return expected
+
+
+def found_findings(set_name: str, path: Path, options: LintOptions | None = None) -> list[tuple[str, int]]:
+    """Lint one snippet and return its (rule code, 1-based line) findings, sorted."""
+    name = snippet_name(set_name, path)
+    located = lint_text(name, path.read_text(encoding="utf-8"), options or labelled_options())
+    return sorted((item.finding.code, item.line + 1) for item in located)
+
+
+def score_rules(set_name: str = "written", options: LintOptions | None = None) -> tuple[list[RuleScore], list[str]]:
+    """Lint every snippet of a set and compare (file, code, line) with its labels; also return the mismatches."""
+    expected_by_file = expected_findings(set_name)
     expected: set[tuple[str, str, int]] = set()
     found: set[tuple[str, str, int]] = set()
-    for path in snippet_paths():
-        name = path.relative_to(SNIPPET_DIR).as_posix()
+    for path in snippet_paths(set_name):
+        name = snippet_name(set_name, path)
         expected.update((name, code, line) for code, line in expected_by_file[name])
-        for location in lint_text(name, path.read_text(encoding="utf-8"), options or labelled_options()):
-            found.add((name, location.finding.code, location.line + 1))
+        found.update((name, code, line) for code, line in found_findings(set_name, path, options))
     scores = []
     for code in sorted(RULES):
         hits = {item for item in found if item[1] == code}

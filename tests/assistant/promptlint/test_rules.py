@@ -8,7 +8,13 @@ import pytest
 
 from assistant.promptlint import Fix, LintOptions, discover_text, lint_text
 from assistant.promptlint.templates import TemplateSyntax
-from tests.assistant.promptlint.labelled import DATA_DIR, SNIPPET_DIR, labelled_options, score_rules, snippet_paths
+from tests.assistant.promptlint.labelled import (
+    DATA_DIR,
+    SNIPPET_DIR,
+    labelled_options,
+    score_rules,
+    snippet_paths,
+)
 
 EXPECTED = json.loads((DATA_DIR / "expected.json").read_text(encoding="utf-8"))
 MIN_PRECISION = 0.9

@@ -11,7 +11,13 @@ import pytest
 
 from assistant.config import ModelSettings
 from assistant.model import load_generator
-from assistant.promptlint import LintOptions, Severity, TokenLimits, lint_text, token_view
+from assistant.promptlint import (
+    LintOptions,
+    Severity,
+    TokenLimits,
+    lint_text,
+    token_view,
+)
 from assistant.promptlint.undertrained import find_undertrained, load_undertrained
 from tests.assistant.promptlint.labelled import WordTokenizer
 
