@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -73,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check LLM prompts in code and template files", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to lint")
-    lint.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
-    lint.add_argument("--fail-on", choices=["error", "warning", "info"], default="warning", help="exit with 1 when a finding has this severity or above (default: warning)")
-    lint.add_argument("--select", help="comma-separated rule codes to run (default: all)")
-    lint.add_argument("--ignore", help="comma-separated rule codes to skip")
-    lint.add_argument("--budget-tokens", type=int, help="warn about prompts longer than this many tokens")
+    lint.add_argument("--format", choices=["text", "json", "sarif"], default="text", help="output format: text, JSON or SARIF 2.1.0 (default: text)")
+    lint.add_argument("--fail-on", choices=["error", "warning", "info"], help="exit with 1 when a finding has this severity or above (setting lint.fail_on, default: warning)")
+    lint.add_argument("--select", help="comma-separated rule codes to run (setting lint.select, default: all)")
+    lint.add_argument("--ignore", help="comma-separated rule codes to skip (setting lint.ignore)")
+    lint.add_argument("--budget-tokens", type=int, help="warn about prompts longer than this many tokens (setting lint.budget_tokens)")
     lint.add_argument("--no-model", action="store_true", help="skip the rules that need the model's tokenizer (RCP007, RCP010)")
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -341,15 +340,23 @@ def _parse_line_range(text: str) -> tuple[int, int]:
 
 def _lint(args: argparse.Namespace) -> int:
     from assistant.model_files import cache_dir
-    from assistant.promptlint import LintOptions, Severity
-    from assistant.promptlint.runner import exit_status, lint_files, lintable_files, model_options, parse_codes, render_json
+    from assistant.promptlint import Severity
+    from assistant.promptlint.checks import options_from_settings
+    from assistant.promptlint.runner import (
+        exit_status,
+        lint_files,
+        lintable_files,
+        render_json,
+        render_sarif,
+        with_model,
+    )
 
     files = list(lintable_files(path.expanduser() for path in args.paths))
-    settings = load_settings(_find_repo(files[0]) if files else None, args)
-    options, generator = LintOptions(), None
+    settings = load_settings(_find_repo(files[0]) if files else None, args, _lint_overrides(args))
+    options = options_from_settings(settings.lint)
+    generator = None
     if not args.no_model:
-        options, generator = model_options(settings.model, args.budget_tokens, cache_dir() / "promptlint")
-    options = dataclasses.replace(options, select=parse_codes(args.select), ignore=parse_codes(args.ignore) or frozenset())
+        options, generator = with_model(options, settings.model, cache_dir() / "promptlint")
     try:
         locations = lint_files(files, options)
     finally:
@@ -357,9 +364,28 @@ def _lint(args: argparse.Namespace) -> int:
             generator.close()  # type: ignore[attr-defined]
     if args.format == "json":
         print(render_json(locations))
-    for item in locations if args.format == "text" else []:
-        print(item.format_text())
-    return exit_status(locations, Severity(args.fail_on))
+    elif args.format == "sarif":
+        print(render_sarif(locations))
+    else:
+        for item in locations:
+            print(item.format_text())
+    return exit_status(locations, Severity(settings.lint.fail_on.value))
+
+
+def _lint_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Turn the lint flags into settings, validating rule codes under the flag's name."""
+    from assistant.promptlint.checks import rule_codes
+
+    lint: dict[str, Any] = {}
+    if args.select is not None:
+        lint["select"] = sorted(rule_codes(args.select.split(","), "--select"))
+    if args.ignore is not None:
+        lint["ignore"] = sorted(rule_codes(args.ignore.split(","), "--ignore"))
+    if args.budget_tokens is not None:
+        lint["budget_tokens"] = args.budget_tokens
+    if args.fail_on is not None:
+        lint["fail_on"] = args.fail_on
+    return {"lint": lint} if lint else {}
 
 
 def _serve(args: argparse.Namespace) -> int:

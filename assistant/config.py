@@ -41,6 +41,14 @@ class RetrievalMode(str, enum.Enum):
     PATHRAG = "pathrag"
 
 
+class FailLevel(str, enum.Enum):
+    """The lowest prompt finding severity that makes `ragcoder lint` exit with status 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
 class KvCacheType(str, enum.Enum):
     """Element type of stored key/value caches."""
 
@@ -140,6 +148,17 @@ class CompletionSettings:
 
 
 @dataclass
+class LintSettings:
+    """Prompt linting, in `ragcoder lint` and in the editor; rule codes are RCP001 to RCP010."""
+
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    budget_tokens: int = 0
+    fail_on: FailLevel = FailLevel.WARNING
+    debounce_ms: int = 300
+
+
+@dataclass
 class Settings:
     """The root of the settings tree."""
 
@@ -150,6 +169,7 @@ class Settings:
     ask: AskSettings = field(default_factory=AskSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     pathrag: PathRagSettings = field(default_factory=PathRagSettings)
+    lint: LintSettings = field(default_factory=LintSettings)
 
 
 def default_thread_count() -> int:
@@ -295,6 +315,11 @@ SETTING_DESCRIPTIONS = {
     "completion.debounce_ms": "editor delay in milliseconds before a completion request",
     "completion.compression": "compress lower-ranked chunks by token type before dropping any that do not fit",
     "completion.compression_min_ratio": "smallest share of a chunk's tokens that compression may leave",
+    "lint.select": "prompt rule codes to run, such as [\"RCP001\", \"RCP003\"]; empty means all",
+    "lint.ignore": "prompt rule codes to skip",
+    "lint.budget_tokens": "warn (RCP007) about prompts longer than this many tokens; 0 checks only the context window",
+    "lint.fail_on": "lowest finding severity that makes `ragcoder lint` exit with status 1",
+    "lint.debounce_ms": "editor delay in milliseconds after the last change before a document's prompts are linted",
 }
 
 

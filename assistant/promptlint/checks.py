@@ -6,9 +6,11 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from assistant.config import LintSettings
+from assistant.errors import InvalidInput
 from assistant.promptlint.content import check_secrets, check_unicode
 from assistant.promptlint.discovery import Discovery, Prompt
-from assistant.promptlint.finding import Finding
+from assistant.promptlint.finding import RULES, Finding
 from assistant.promptlint.rules import (
     check_braces,
     check_fills,
@@ -46,6 +48,33 @@ class LintOptions:
     def is_enabled(self, code: str) -> bool:
         """Tell whether rule `code` runs under these options."""
         return (self.select is None or code in self.select) and code not in self.ignore
+
+
+def options_from_settings(settings: LintSettings, limits: TokenLimits = DEFAULT_LIMITS) -> LintOptions:
+    """Build lint options from the `lint` settings; the token budget goes into `limits`.
+
+    Raises:
+        InvalidInput: a rule code in `lint.select` or `lint.ignore` is unknown, or the budget is negative.
+    """
+    if settings.budget_tokens < 0:
+        raise InvalidInput(f"lint.budget_tokens is {settings.budget_tokens}; pass 0 (no budget) or a token count")
+    budget = settings.budget_tokens or None
+    select = rule_codes(settings.select, "lint.select") if settings.select else None
+    return LintOptions(select=select, ignore=rule_codes(settings.ignore, "lint.ignore"),
+                       limits=TokenLimits(limits.n_ctx, budget))
+
+
+def rule_codes(values: list[str], key: str) -> frozenset[str]:
+    """Validate rule codes such as "rcp001" and return them in upper case.
+
+    Raises:
+        InvalidInput: a code is not one of the known rule codes.
+    """
+    codes = frozenset(value.strip().upper() for value in values if value.strip())
+    unknown = sorted(codes - set(RULES))
+    if unknown:
+        raise InvalidInput(f"{key} has unknown rule codes {', '.join(unknown)}; known codes: {', '.join(sorted(RULES))}")
+    return codes
 
 
 def run_rules(source: bytes, discovery: Discovery, options: LintOptions) -> Iterator[Finding]:

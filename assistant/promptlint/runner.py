@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import urllib.parse
 from collections.abc import Iterable, Iterator
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from assistant.config import ModelSettings
 from assistant.errors import InvalidInput
+from assistant.promptlint.checks import LintOptions
 from assistant.promptlint.discovery import SOURCE_LANGUAGES, is_template_file
 from assistant.promptlint.finding import RULES, Location, Severity
-from assistant.promptlint.linter import LintOptions, lint_text
+from assistant.promptlint.linter import lint_text
 from assistant.promptlint.tokens import Tokenizer, TokenLimits
 from indexer.parse import language_for_path
 
 logger = logging.getLogger(__name__)
 
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", ".git", ".venv", "venv", ".tox", "build", "dist"})
 
 
@@ -38,19 +45,8 @@ def lintable_files(paths: Iterable[Path]) -> Iterator[Path]:
                     yield candidate
 
 
-def parse_codes(value: str | None) -> frozenset[str] | None:
-    """Parse a comma-separated list of rule codes; None for an empty value."""
-    if not value:
-        return None
-    codes = frozenset(code.strip().upper() for code in value.split(",") if code.strip())
-    unknown = sorted(codes - set(RULES))
-    if unknown:
-        raise InvalidInput(f"unknown rule codes {', '.join(unknown)}; known codes: {', '.join(sorted(RULES))}")
-    return codes
-
-
-def model_options(settings: ModelSettings, budget_tokens: int | None, cache_dir: Path) -> tuple[LintOptions, object]:
-    """Load the configured model's tokenizer and its under-trained tokens for the token rules.
+def with_model(options: LintOptions, settings: ModelSettings, cache_dir: Path) -> tuple[LintOptions, object]:
+    """Add the configured model's tokenizer, context window and under-trained tokens to `options`.
 
     Returns the options and the loaded generator, which the caller closes.
     """
@@ -60,9 +56,8 @@ def model_options(settings: ModelSettings, budget_tokens: int | None, cache_dir:
     generator = load_generator(settings)
     tokenizer: Tokenizer = generator
     undertrained = load_undertrained(generator.path, generator.model_id, cache_dir)
-    options = LintOptions(limits=TokenLimits(generator.n_ctx, budget_tokens), tokenizer=tokenizer,
-                          undertrained=undertrained)
-    return options, generator
+    limits = TokenLimits(generator.n_ctx, options.limits.budget_tokens)
+    return dataclasses.replace(options, limits=limits, tokenizer=tokenizer, undertrained=undertrained), generator
 
 
 def lint_files(files: Iterable[Path], options: LintOptions) -> list[Location]:
@@ -84,12 +79,58 @@ def render_json(locations: list[Location]) -> str:
         {
             "path": item.path, "line": item.line + 1, "column": item.column + 1,
             "end_line": item.end_line + 1, "end_column": item.end_column + 1, "code": item.finding.code,
-            "rule": item.finding.rule.name, "severity": item.finding.severity.value, "message": item.finding.message,
+            "rule": item.finding.rule.name, "severity": item.finding.severity.value, "message": item.message,
+            "related_line": item.related_line + 1 if item.related_line is not None else None,
             "fix": item.finding.fix.title if item.finding.fix else None,
         }
         for item in locations
     ]
     return json.dumps(rows, indent=1)
+
+
+def render_sarif(locations: list[Location]) -> str:
+    """Render findings as a SARIF 2.1.0 log for code scanning tools, with quick fixes as byte replacements."""
+    codes = sorted(RULES)
+    rules = [
+        {"id": code, "name": RULES[code].name, "shortDescription": {"text": RULES[code].summary},
+         "defaultConfiguration": {"level": _SARIF_LEVELS[RULES[code].severity]}}
+        for code in codes
+    ]
+    run = {
+        "tool": {"driver": {"name": "ragcoder", "version": _version(), "rules": rules}},
+        "columnKind": "unicodeCodePoints",
+        "results": [_sarif_result(item, codes.index(item.finding.code)) for item in locations],
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=1)
+
+
+def _sarif_result(item: Location, rule_index: int) -> dict[str, Any]:
+    uri = urllib.parse.quote(item.path)
+    region = {"startLine": item.line + 1, "startColumn": item.column + 1,
+              "endLine": item.end_line + 1, "endColumn": item.end_column + 1}
+    result: dict[str, Any] = {
+        "ruleId": item.finding.code, "ruleIndex": rule_index, "level": _SARIF_LEVELS[item.finding.severity],
+        "message": {"text": item.message},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
+    }
+    if item.related_line is not None:
+        related = {"artifactLocation": {"uri": uri}, "region": {"startLine": item.related_line + 1}}
+        result["relatedLocations"] = [{"id": 1, "physicalLocation": related, "message": {"text": "the related call"}}]
+    fix = item.finding.fix
+    if fix is not None:
+        replacements = [{"deletedRegion": {"byteOffset": edit.start_byte, "byteLength": edit.end_byte - edit.start_byte},
+                         "insertedContent": {"text": edit.new_text}} for edit in fix.edits]
+        result["fixes"] = [{"description": {"text": fix.title},
+                            "artifactChanges": [{"artifactLocation": {"uri": uri}, "replacements": replacements}]}]
+    return result
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ragcoder")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def exit_status(locations: list[Location], fail_on: Severity) -> int:
