@@ -7,6 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
+# `python -m lsp` puts the working directory first on sys.path, and editors start the server
+# in the user's repository. A module there such as prompts.py would shadow ragcoder's own
+# packages, so that entry is dropped before they are imported, unless it is ragcoder's source tree.
+if sys.path and Path(sys.path[0]).resolve() == Path.cwd().resolve() != Path(__file__).resolve().parents[1]:
+    del sys.path[0]
+
 from assistant.config import Settings, load_repository_settings
 from lsp.server import serve
 
