@@ -1,6 +1,7 @@
 """End-to-end tests of prompt linting in the real language server (`python -m lsp`) over stdio,
 driven by pytest-lsp's client: diagnostics for an opened file, a quick fix that removes its
-finding, and a hover that shows the real model's tokens."""
+finding (applied by the client, or sent back by the server through `workspace/applyEdit`),
+and a hover that shows the real model's tokens."""
 
 from __future__ import annotations
 
@@ -26,19 +27,35 @@ def answer(question, llm):
 NOTIFICATION_TIMEOUT_S = 60
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LanguageClient, Path]]:
-    root = tmp_path_factory.mktemp("prompt_repo")
-    (root / "pyproject.toml").write_text('[project]\nname = "prompt-demo"\nversion = "0.1.0"\n', encoding="utf-8")
+# A client that takes no code action literals, so quick fixes come to it as commands.
+COMMAND_ONLY_CAPABILITIES = types.ClientCapabilities(
+    workspace=types.WorkspaceClientCapabilities(apply_edit=True),
+    text_document=types.TextDocumentClientCapabilities(
+        code_action=types.CodeActionClientCapabilities(),
+        publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
+    ),
+)
+
+
+async def _start(root: Path, capabilities: types.ClientCapabilities) -> LanguageClient:
     lsp_client = make_test_lsp_client()
     await lsp_client.start_io(sys.executable, "-m", "lsp", cwd=str(root))
     root_uri = uris.from_fs_path(str(root))
     assert root_uri is not None
     await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
+        capabilities=capabilities,
         root_uri=root_uri,
         workspace_folders=[types.WorkspaceFolder(uri=root_uri, name=root.name)],
+        initialization_options={"lint": {"debounce_ms": 50}},
     ))
+    return lsp_client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LanguageClient, Path]]:
+    root = tmp_path_factory.mktemp("prompt_repo")
+    (root / "pyproject.toml").write_text('[project]\nname = "prompt-demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    lsp_client = await _start(root, client_capabilities("visual-studio-code"))
     yield lsp_client, root
     await lsp_client.shutdown_session()
     await lsp_client.stop()
@@ -118,3 +135,51 @@ async def test_hover_on_prompt_shows_tokens(client: tuple[LanguageClient, Path])
     nothing = await lsp_client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=2)))
     assert nothing is None
+
+
+async def test_quick_fix_command_applies_edit_through_server(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.ragcoder.lint]\nignore = ["RCP003"]\n', encoding="utf-8")
+    lsp_client = await _start(tmp_path, COMMAND_ONLY_CAPABILITIES)
+    uri = uris.from_fs_path(str(tmp_path / "commands.py"))
+    assert uri is not None
+    document = {"text": DRAFT, "version": 1}
+    applied: list[types.WorkspaceEdit] = []
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        assert params.edit.changes is not None
+        applied.append(params.edit)
+        document["text"] = apply_edits(str(document["text"]), list(params.edit.changes[uri]))
+        document["version"] = int(document["version"]) + 1
+        lsp_client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=int(document["version"])),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=str(document["text"]))]))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    try:
+        lsp_client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=DRAFT)))
+        diagnostics = await diagnostics_for(lsp_client, uri, 1)
+        assert [str(item.code) for item in diagnostics] == ["RCP005"]
+
+        actions = await lsp_client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), range=diagnostics[0].range,
+            context=types.CodeActionContext(diagnostics=diagnostics)))
+        assert actions is not None
+        assert all(isinstance(item, types.Command) for item in actions)
+        command = next(item for item in actions if isinstance(item, types.Command) and "RCP005" in item.title)
+        result = await lsp_client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=command.command, arguments=command.arguments))
+        assert result == {"applied": True}
+        assert len(applied) == 1
+        assert 'f"Complete the code:\\n{question}"' in str(document["text"])
+
+        after = await diagnostics_for(lsp_client, uri, 2)
+        assert after == []
+        stale = await lsp_client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=command.command, arguments=command.arguments))
+        assert stale is None
+        assert len(applied) == 1
+    finally:
+        await lsp_client.shutdown_session()
+        await lsp_client.stop()
