@@ -1,23 +1,40 @@
-/** The extension's commands: ask, explain selection, reindex, toggle completions. */
+/** The extension's commands: ask, explain selection, reindex, toggle completions, accept suggestions. */
 
 import * as crypto from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest, type LanguageClient } from 'vscode-languageclient/node';
+import type { LanguageClient } from 'vscode-languageclient/node';
 
 import { type AnswerResult, renderAnswerHtml } from './answerHtml';
 import { explainArguments } from './selection';
+
+/**
+ * The LSP method, named as a string: importing the request type would load the language
+ * client at import time, and with it the editor API, which the unit tests replace.
+ */
+export const EXECUTE_COMMAND = 'workspace/executeCommand';
 
 /** Server commands, as registered by the server's `workspace/executeCommand` handlers. */
 export const SERVER_ASK = 'ragcoder.ask';
 export const SERVER_EXPLAIN = 'ragcoder.explain';
 export const SERVER_REINDEX = 'ragcoder.reindex';
 
+/**
+ * Commands that accept all or part of the visible inline suggestion, and the built-in
+ * commands they run. Accepting works the same for any inline suggestion provider, so these
+ * exist to give the actions a ragcoder name in the command palette and a key for the next line.
+ */
+export const ACCEPT_COMMANDS: Readonly<Record<string, string>> = {
+  'ragcoder.acceptSuggestion': 'editor.action.inlineSuggest.commit',
+  'ragcoder.acceptNextWord': 'editor.action.inlineSuggest.acceptNextWord',
+  'ragcoder.acceptNextLine': 'editor.action.inlineSuggest.acceptNextLine',
+};
+
 /** Callbacks into the running extension that the commands use. */
 export interface CommandHost {
   client(): LanguageClient | undefined;
   workspaceRoot(): vscode.Uri | undefined;
-  onIndexing(isRunning: boolean, isSucceeded: boolean): void;
+  onIndexing(isRunning: boolean): void;
 }
 
 /** Run a server command with a cancellable progress notification; undefined when cancelled. */
@@ -31,7 +48,7 @@ async function runServerCommand<T>(host: CommandHost, title: string, command: st
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (_progress, token) => {
       try {
-        return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token)) as T | null;
+        return (await client.sendRequest(EXECUTE_COMMAND, { command, arguments: args }, token)) as T | null;
       } catch (error) {
         if (token.isCancellationRequested) {
           return undefined;
@@ -100,13 +117,13 @@ interface IndexSummary {
 }
 
 async function reindex(host: CommandHost): Promise<void> {
-  host.onIndexing(true, false);
+  host.onIndexing(true);
   let summary: IndexSummary | null | undefined;
   try {
     // The server reports `$/progress` itself, which the client shows as a notification.
     summary = await runServerCommand<IndexSummary>(host, 'ragcoder: reindex requested', SERVER_REINDEX, []);
   } finally {
-    host.onIndexing(false, summary !== null && summary !== undefined);
+    host.onIndexing(false);
   }
   if (summary === null) {
     void vscode.window.showWarningMessage('ragcoder: indexing failed, or no workspace folder is open. See the "ragcoder" output channel.');
@@ -135,5 +152,8 @@ export function registerCommands(context: vscode.ExtensionContext, host: Command
     vscode.commands.registerCommand('ragcoder.explainSelection', () => explain(host)),
     vscode.commands.registerCommand('ragcoder.reindexWorkspace', () => reindex(host)),
     vscode.commands.registerCommand('ragcoder.toggleCompletions', () => toggleCompletions()),
+    ...Object.entries(ACCEPT_COMMANDS).map(([command, builtIn]) =>
+      vscode.commands.registerCommand(command, () => vscode.commands.executeCommand(builtIn)),
+    ),
   );
 }

@@ -1,25 +1,21 @@
 /** Entry point: starts `ragcoder serve` through the language client and wires the UI to it. */
 
-import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, type ServerOptions, State } from 'vscode-languageclient/node';
 
-import { registerCommands } from './commands';
+import { EXECUTE_COMMAND, registerCommands } from './commands';
 import { createInlineMiddleware } from './inlineMiddleware';
+import { SERVER_STATUS, StatusController } from './serverStatus';
 import { findExecutable, INSTALL_COMMAND, missingServerMessage, resolveServerLaunch } from './serverLaunch';
 import { initializationOptions, readClientSettings, SERVER_SETTING_KEYS } from './settings';
-import { type IndexState, modelLabel, type StatusSnapshot, statusText, statusTooltip } from './statusText';
-
-// TODO: read index.dir_name from the server once it reports it; a repository that sets
-// another index folder shows "no index" here although it has one.
-const INDEX_DIR_NAME = '.ragcoder';
+import { modelLabel, type StatusSnapshot, statusText, statusTooltip } from './statusText';
 
 const RESTART_SECTIONS = ['serverCommand', 'pythonPath', 'languages', ...Object.keys(SERVER_SETTING_KEYS)];
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
-const status: StatusSnapshot = { model: '', indexState: 'unknown', lastLatencyMs: null, completionsEnabled: true, serverRunning: false };
+let status: StatusController;
 
 function configuration(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('ragcoder');
@@ -29,20 +25,16 @@ function workspaceRoot(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;
 }
 
-function refreshStatus(): void {
-  const config = configuration();
-  status.model = modelLabel(config.get<string>('modelPath') ?? '');
-  status.completionsEnabled = readClientSettings(config).completionsEnabled;
-  statusItem.text = statusText(status);
-  statusItem.tooltip = statusTooltip(status);
+function renderStatus(snapshot: StatusSnapshot): void {
+  statusItem.text = statusText(snapshot);
+  statusItem.tooltip = statusTooltip(snapshot);
 }
 
-function detectIndexState(): IndexState {
-  const root = workspaceRoot();
-  if (root === undefined || root.scheme !== 'file') {
-    return 'unknown';
+async function requestServerStatus(): Promise<unknown> {
+  if (client === undefined || !client.isRunning()) {
+    throw new Error('the language server is not running');
   }
-  return fs.existsSync(vscode.Uri.joinPath(root, INDEX_DIR_NAME).fsPath) ? 'present' : 'missing';
+  return client.sendRequest(EXECUTE_COMMAND, { command: SERVER_STATUS, arguments: [] });
 }
 
 function createClient(): LanguageClient | undefined {
@@ -74,10 +66,7 @@ function createClient(): LanguageClient | undefined {
     isEnabled: () => readClientSettings(configuration()).completionsEnabled,
     debounceMs: () => readClientSettings(configuration()).debounceMs,
     inCommentsAndStrings: () => readClientSettings(configuration()).inCommentsAndStrings,
-    onLatency: (latencyMs) => {
-      status.lastLatencyMs = latencyMs;
-      refreshStatus();
-    },
+    onLatency: (latencyMs) => void status.recordCompletion(latencyMs),
   });
   const clientOptions: LanguageClientOptions = {
     documentSelector: settings.languages.map((language) => ({ scheme: 'file', language })),
@@ -94,29 +83,24 @@ function createClient(): LanguageClient | undefined {
   output.info(`starting ${launch.command} ${launch.args.join(' ')}`);
   const created = new LanguageClient('ragcoder', 'ragcoder', serverOptions, clientOptions);
   // The client restarts a crashed server a few times on its own, so the status follows its state.
-  created.onDidChangeState((event) => {
-    status.serverRunning = event.newState === State.Running;
-    refreshStatus();
-  });
+  created.onDidChangeState((event) => void status.setServerRunning(event.newState === State.Running));
   return created;
 }
 
 async function startClient(): Promise<void> {
   client = createClient();
   if (client === undefined) {
-    status.serverRunning = false;
-    refreshStatus();
+    void status.setServerRunning(false);
     return;
   }
   try {
     await client.start();
-    status.serverRunning = true;
+    void status.setServerRunning(true);
   } catch (error) {
-    status.serverRunning = false;
+    void status.setServerRunning(false);
     output.error(`the language server failed to start: ${String(error)}`);
     void vscode.window.showErrorMessage(`ragcoder: the language server failed to start (${String(error)}); see the "ragcoder" output channel.`);
   }
-  refreshStatus();
 }
 
 async function restartClient(): Promise<void> {
@@ -133,20 +117,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   statusItem.command = 'ragcoder.toggleCompletions';
   statusItem.show();
-  status.indexState = detectIndexState();
-  context.subscriptions.push(output, statusItem);
+  const config = configuration();
+  status = new StatusController(
+    {
+      requestStatus: requestServerStatus,
+      render: renderStatus,
+      log: (message) => output.warn(message),
+      setTimer: (callback, delayMs) => {
+        const timer = setTimeout(callback, delayMs);
+        return { dispose: () => clearTimeout(timer) };
+      },
+    },
+    modelLabel(config.get<string>('modelPath') ?? ''),
+    readClientSettings(config).completionsEnabled,
+  );
+  context.subscriptions.push(output, statusItem, status);
 
   registerCommands(context, {
     client: () => client,
     workspaceRoot,
-    onIndexing: (isRunning, isSucceeded) => {
-      if (isRunning) {
-        status.indexState = 'indexing';
-      } else {
-        status.indexState = isSucceeded ? 'present' : 'failed';
-      }
-      refreshStatus();
-    },
+    onIndexing: (isRunning) => void status.setIndexRunning(isRunning),
   });
   context.subscriptions.push(
     vscode.commands.registerCommand('ragcoder.restartServer', () => restartClient()),
@@ -154,7 +144,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (RESTART_SECTIONS.some((section) => event.affectsConfiguration(`ragcoder.${section}`))) {
         void restartClient();
       } else if (event.affectsConfiguration('ragcoder')) {
-        refreshStatus();
+        status.setCompletionsEnabled(readClientSettings(configuration()).completionsEnabled);
       }
     }),
   );

@@ -1,17 +1,28 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 
-import { createInlineMiddleware, type InlineMiddlewareOptions } from '../src/inlineMiddleware';
+import { createInlineMiddleware, fitToWord, type InlineMiddlewareOptions } from '../src/inlineMiddleware';
 
 const AUTOMATIC = vscode.InlineCompletionTriggerKind.Automatic;
 const ITEMS = [{ insertText: 'return x' }] as unknown as vscode.InlineCompletionItem[];
 
+/** A document with the given text, which may have several lines. */
 function documentWithLine(text: string, languageId = 'python'): vscode.TextDocument {
-  return { languageId, lineAt: () => ({ text }) } as unknown as vscode.TextDocument;
+  const lines = text.split('\n');
+  return {
+    languageId,
+    getText: () => text,
+    lineAt: (line: number) => ({ text: lines[line] }),
+    offsetAt: (at: vscode.Position) => lines.slice(0, at.line).reduce((sum, line) => sum + line.length + 1, 0) + at.character,
+  } as unknown as vscode.TextDocument;
 }
 
-function position(character: number): vscode.Position {
-  return { line: 0, character } as vscode.Position;
+function position(character: number, line = 0): vscode.Position {
+  return new vscode.Position(line, character);
+}
+
+function item(insertText: string, start: number, end: number): vscode.InlineCompletionItem {
+  return { insertText, range: new vscode.Range(position(start), position(end)) } as unknown as vscode.InlineCompletionItem;
 }
 
 function context(triggerKind: number): vscode.InlineCompletionContext {
@@ -53,11 +64,44 @@ describe('inline completion middleware', () => {
     assert.deepStrictEqual(sent, [7]);
   });
 
-  it('mid-word cursor sends nothing', async () => {
-    let calls = 0;
+  it('mid-word suggestion that splits the word is dropped', async () => {
     const provide = createInlineMiddleware(options());
 
-    const result = await provide(documentWithLine('print'), position(2), context(AUTOMATIC), new vscode.CancellationTokenSource().token, async () => {
+    const result = await provide(documentWithLine('print'), position(3), context(AUTOMATIC), new vscode.CancellationTokenSource().token, async () => [
+      item('(x)', 3, 3),
+    ]);
+
+    assert.strictEqual(result, null);
+  });
+
+  it('mid-word suggestion that continues the word covers it', async () => {
+    const provide = createInlineMiddleware(options());
+
+    const result = (await provide(documentWithLine('print'), position(3), context(AUTOMATIC), new vscode.CancellationTokenSource().token, async () => [
+      item('nt(x)', 3, 3),
+    ])) as vscode.InlineCompletionItem[];
+
+    assert.strictEqual(result.length, 1);
+    assert.strictEqual(result[0].insertText, 'nt(x)');
+    assert.deepStrictEqual(result[0].range, new vscode.Range(position(3), position(5)));
+  });
+
+  it('fitToWord keeps list shape and server-replaced ranges', () => {
+    const list = new vscode.InlineCompletionList([item('nt(a)', 3, 3), item('(b)', 3, 3), item('print(c)', 0, 5)]);
+
+    const fitted = fitToWord(list as unknown as vscode.InlineCompletionList, 'nt', position(3)) as vscode.InlineCompletionList;
+
+    assert.ok(fitted instanceof vscode.InlineCompletionList);
+    assert.deepStrictEqual(fitted.items.map((kept) => kept.insertText), ['nt(a)', 'print(c)']);
+    assert.deepStrictEqual(fitted.items[1].range, new vscode.Range(position(0), position(5)));
+  });
+
+  it('cursor in a docstring sends nothing', async () => {
+    let calls = 0;
+    const text = 'def f():\n    """Return the\n    sum of ';
+    const provide = createInlineMiddleware(options());
+
+    const result = await provide(documentWithLine(text), position(11, 2), context(AUTOMATIC), new vscode.CancellationTokenSource().token, async () => {
       calls++;
       return ITEMS;
     });

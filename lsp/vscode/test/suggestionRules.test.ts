@@ -1,11 +1,22 @@
 import * as assert from 'assert';
 
-import { isInCommentOrString, isMidWord, shouldRequestCompletion } from '../src/suggestionRules';
+import { continueWord, isMidWord, lexicalContext, shouldRequestCompletion, wordTail } from '../src/suggestionRules';
 
-/** Split a line at `|`, the cursor. */
-function cursor(line: string): [string, number] {
-  const column = line.indexOf('|');
-  return [line.replace('|', ''), column];
+/** Split text at `|`, the cursor. */
+function cursor(text: string): [string, number] {
+  const column = text.indexOf('|');
+  return [text.replace('|', ''), column];
+}
+
+/** Return the text before the cursor `|`. */
+function before(text: string): string {
+  return text.slice(0, text.indexOf('|'));
+}
+
+function checkContexts(languageId: string, cases: Array<[string, string]>): void {
+  for (const [text, expected] of cases) {
+    assert.strictEqual(lexicalContext(before(text), languageId), expected, `${languageId}: ${JSON.stringify(text)}`);
+  }
 }
 
 describe('suggestion rules', () => {
@@ -25,54 +36,94 @@ describe('suggestion rules', () => {
     }
   });
 
-  it('isInCommentOrString for python', () => {
-    const cases: Array<[string, boolean]> = [
-      ['x = 1  # note |', true],
-      ['# |', true],
-      ['s = "abc |', true],
-      ["s = 'it''s |", true],
-      ['s = "a\\"b |', true],
-      ['s = "abc" + |', false],
-      ['s = "# not a comment" + |', false],
-      ['def f(|', false],
-      ['x = a // b |', false],
-    ];
-    for (const [line, expected] of cases) {
-      assert.strictEqual(isInCommentOrString(...cursor(line), 'python'), expected, line);
-    }
+  it('wordTail returns the word after the cursor', () => {
+    assert.strictEqual(wordTail(...cursor('pri|nt(x)')), 'nt');
+    assert.strictEqual(wordTail(...cursor('self.con|fig_path = 1')), 'fig_path');
+    assert.strictEqual(wordTail(...cursor('x = |')), '');
+    assert.strictEqual(wordTail(...cursor('foo|')), '');
   });
 
-  it('isInCommentOrString for c-like languages', () => {
-    const cases: Array<[string, boolean]> = [
-      ['let x = 1; // |', true],
-      ['/* start |', true],
-      [' * middle of a block |', true],
-      ['const s = `tpl |', true],
-      ['const url = "http://x" + |', false],
-      ['x = a * b |', false],
-      ['# not a comment |', false],
-    ];
-    for (const [line, expected] of cases) {
-      assert.strictEqual(isInCommentOrString(...cursor(line), 'typescript'), expected, line);
-    }
+  it('continueWord keeps suggestions that continue the word', () => {
+    assert.deepStrictEqual(continueWord('nt(x)', 'nt'), { text: 'nt(x)', replacedLength: 2 });
+    assert.deepStrictEqual(continueWord('anything', ''), { text: 'anything', replacedLength: 0 });
+  });
+
+  it('continueWord rejects suggestions that split the word', () => {
+    assert.strictEqual(continueWord('(x)', 'nt'), null);
+    assert.strictEqual(continueWord('n', 'nt'), null);
+    // Only the word's own characters: nothing new to show.
+    assert.strictEqual(continueWord('nt', 'nt'), null);
+  });
+
+  it('lexicalContext for python', () => {
+    checkContexts('python', [
+      ['x = 1  # note |', 'comment'],
+      ['# |', 'comment'],
+      ['# comment\nx = |', 'code'],
+      ['s = "abc |', 'string'],
+      ["s = 'it''s |", 'string'],
+      ['s = "a\\"b |', 'string'],
+      ['s = "abc" + |', 'code'],
+      ['s = "# not a comment" + |', 'code'],
+      ['def f(|', 'code'],
+      ['x = a // b |', 'code'],
+      ['def f():\n    """Return the\n    sum of |', 'string'],
+      ['def f():\n    """Docstring."""\n    return |', 'code'],
+      ["x = '''a\n# not a comment\n|", 'string'],
+      ['s = f"{name} is |', 'string'],
+      ['s = rb"\\d+" + |', 'code'],
+      ['for item in items: |', 'code'],
+      ['s = "unterminated\nx = |', 'code'],
+    ]);
+  });
+
+  it('lexicalContext for c-like languages', () => {
+    checkContexts('typescript', [
+      ['let x = 1; // |', 'comment'],
+      ['/* start |', 'comment'],
+      ['/**\n * middle of a block |', 'comment'],
+      ['/* done */ x = |', 'code'],
+      ['const s = `tpl |', 'string'],
+      ['const s = `line one\nline two |', 'string'],
+      ['const s = `done`;\nconst t = |', 'code'],
+      ['const url = "http://x" + |', 'code'],
+      ["const s = 'it\\'s |", 'string'],
+      ['x = a * b |', 'code'],
+      ['# not a comment |', 'code'],
+    ]);
+  });
+
+  it('lexicalContext for rust lifetimes and nested comments', () => {
+    checkContexts('rust', [
+      ["fn f<'a>(x: &'a str) -> |", 'code'],
+      ["let c = 'x'; let d = |", 'code'],
+      ["let c = '\\n'; let d = |", 'code'],
+      ['/* outer /* inner */ still |', 'comment'],
+      ['/* outer /* inner */ done */ let x = |', 'code'],
+      ['let s = "a |', 'string'],
+    ]);
+  });
+
+  it('lexicalContext for go raw strings', () => {
+    checkContexts('go', [
+      ['s := `C:\\path\\|', 'string'],
+      ['s := `raw\\`; x := |', 'code'],
+      ["r := 'x'; y := |", 'code'],
+    ]);
+  });
+
+  it('lexicalContext for other languages is code', () => {
+    checkContexts('plaintext', [['# heading |', 'code']]);
   });
 
   it('shouldRequestCompletion combines the rules', () => {
     const base = { languageId: 'python', isEnabled: true, inCommentsAndStrings: false };
-    const [code, codeColumn] = cursor('x = |');
-    const [comment, commentColumn] = cursor('# |');
-    const [word, wordColumn] = cursor('pri|nt');
 
-    assert.strictEqual(shouldRequestCompletion({ ...base, lineText: code, column: codeColumn }), true);
-    assert.strictEqual(shouldRequestCompletion({ ...base, lineText: code, column: codeColumn, isEnabled: false }), false);
-    assert.strictEqual(shouldRequestCompletion({ ...base, lineText: comment, column: commentColumn }), false);
-    assert.strictEqual(
-      shouldRequestCompletion({ ...base, lineText: comment, column: commentColumn, inCommentsAndStrings: true }),
-      true,
-    );
-    assert.strictEqual(
-      shouldRequestCompletion({ ...base, lineText: word, column: wordColumn, inCommentsAndStrings: true }),
-      false,
-    );
+    assert.strictEqual(shouldRequestCompletion({ ...base, textBeforeCursor: 'x = ' }), true);
+    assert.strictEqual(shouldRequestCompletion({ ...base, textBeforeCursor: 'x = ', isEnabled: false }), false);
+    assert.strictEqual(shouldRequestCompletion({ ...base, textBeforeCursor: '# ' }), false);
+    assert.strictEqual(shouldRequestCompletion({ ...base, textBeforeCursor: '# ', inCommentsAndStrings: true }), true);
+    // Mid-word cursors are decided on the result, by continueWord.
+    assert.strictEqual(shouldRequestCompletion({ ...base, textBeforeCursor: 'pri' }), true);
   });
 });

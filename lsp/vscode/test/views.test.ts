@@ -2,7 +2,7 @@ import * as assert from 'assert';
 
 import { renderAnswerHtml } from '../src/answerHtml';
 import { explainArguments } from '../src/selection';
-import { modelLabel, statusText, statusTooltip } from '../src/statusText';
+import { modelLabel, type StatusSnapshot, statusText, statusTooltip } from '../src/statusText';
 
 describe('answer panel', () => {
   it('renderAnswerHtml escapes text and links every source', () => {
@@ -45,21 +45,57 @@ describe('explainArguments', () => {
 });
 
 describe('status bar', () => {
-  const running = { model: 'default model', indexState: 'present' as const, lastLatencyMs: 123.4, completionsEnabled: true, serverRunning: true };
+  const running: StatusSnapshot = {
+    serverRunning: true,
+    completionsEnabled: true,
+    model: 'gemma-3-270m-q4_k_m.gguf',
+    index: { state: 'ready', files: 12, chunks: 80 },
+    serverLatencyMs: 123.4,
+    clientLatencyMs: 140.2,
+  };
 
-  it('statusText shows model, index and latency', () => {
-    assert.strictEqual(statusText(running), '$(sparkle) ragcoder (default model) · indexed · 123 ms');
-    assert.strictEqual(statusText({ ...running, lastLatencyMs: null, indexState: 'missing' }), '$(sparkle) ragcoder (default model) · no index');
-    assert.strictEqual(statusText({ ...running, completionsEnabled: false }), '$(circle-slash) ragcoder (default model) · indexed · 123 ms');
+  it('statusText shows model, index and server latency', () => {
+    assert.strictEqual(statusText(running), '$(sparkle) gemma-3-270m-q4_k_m · 12 files indexed · 123 ms');
+  });
+
+  it('statusText for each index state', () => {
+    const cases: Array<[StatusSnapshot['index'], string]> = [
+      [{ state: 'missing' }, 'no index'],
+      [{ state: 'indexing', done: 3, total: 10, percentage: 30, message: 'a.py' }, 'indexing 30%'],
+      [{ state: 'invalid', message: 'index at .ragcoder has format 1' }, 'index invalid'],
+      [null, 'index ?'],
+    ];
+    for (const [index, label] of cases) {
+      assert.strictEqual(statusText({ ...running, index, serverLatencyMs: null, clientLatencyMs: null }), `$(sparkle) gemma-3-270m-q4_k_m · ${label}`);
+    }
+  });
+
+  it('statusText falls back to the editor latency', () => {
+    assert.strictEqual(statusText({ ...running, serverLatencyMs: null }), '$(sparkle) gemma-3-270m-q4_k_m · 12 files indexed · 140 ms');
+  });
+
+  it('statusText when completions are off or the server stopped', () => {
+    assert.ok(statusText({ ...running, completionsEnabled: false }).startsWith('$(circle-slash) '));
     assert.strictEqual(statusText({ ...running, serverRunning: false }), '$(error) ragcoder: stopped');
   });
 
-  it('statusTooltip names the model', () => {
-    assert.ok(statusTooltip({ ...running, model: 'qwen-coder' }).includes('Model: qwen-coder'));
+  it('statusTooltip lists counts and both latencies', () => {
+    const tooltip = statusTooltip(running);
+
+    assert.ok(tooltip.includes('Model: gemma-3-270m-q4_k_m.gguf'), tooltip);
+    assert.ok(tooltip.includes('Index: ready, 12 files, 80 chunks'), tooltip);
+    assert.ok(tooltip.includes('Last completion: 123 ms in the server, 140 ms in the editor'), tooltip);
+    assert.ok(tooltip.includes('Inline completions: on (click to toggle)'), tooltip);
   });
 
-  it('modelLabel takes the file name without .gguf', () => {
-    assert.strictEqual(modelLabel('/models/qwen2.5-coder-0.5b.Q8_0.gguf'), 'qwen2.5-coder-0.5b.Q8_0');
+  it('statusTooltip while indexing shows progress', () => {
+    const tooltip = statusTooltip({ ...running, index: { state: 'indexing', done: 3, total: 10, percentage: 30, message: 'a.py' } });
+
+    assert.ok(tooltip.includes('Index: indexing, 3 of 10 files (30%) a.py'), tooltip);
+  });
+
+  it('modelLabel takes the file name', () => {
+    assert.strictEqual(modelLabel('/models/qwen2.5-coder-0.5b.Q8_0.gguf'), 'qwen2.5-coder-0.5b.Q8_0.gguf');
     assert.strictEqual(modelLabel(''), 'default model');
   });
 });

@@ -136,6 +136,8 @@ function textDocument(fileName: string, text: string) {
     lineCount: lines.length,
     getText: () => text,
     lineAt: (line: number) => ({ text: lines[line] }),
+    offsetAt: (at: { line: number; character: number }) =>
+      lines.slice(0, at.line).reduce((sum, line) => sum + line.length + 1, 0) + at.character,
   };
 }
 
@@ -151,7 +153,8 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const extension = require('../../src/extension');
   await extension.activate({ subscriptions: [] });
-  await waitFor(() => statusItem.text.includes('ragcoder ('), 'the server to start');
+  // The model name comes from the server's ragcoder.status reply.
+  await waitFor(() => statusItem.text.includes('gemma') && statusItem.text.includes('no index'), 'the server to report its status');
   console.log(`status after start: ${statusItem.text}`);
 
   const document = textDocument(path.join(workspaceDir, 'calc.py'), sourceText);
@@ -172,10 +175,11 @@ async function main(): Promise<void> {
   console.log(`status after completion: ${statusItem.text}`);
   assert.ok(items.length > 0, 'inline completion returned no items');
   assert.notStrictEqual(items[0].insertText.trim(), '', 'inline completion returned blank text');
-  assert.match(statusItem.text, / ms$/);
+  await waitFor(() => / ms$/.test(statusItem.text) && statusItem.tooltip.includes('in the server'), 'the server latency in the status');
 
   await commands.get('ragcoder.reindexWorkspace')?.();
   assert.ok(messages.some((message) => message.startsWith('info: ragcoder: indexed')), 'reindex reported no summary');
+  await waitFor(() => statusItem.text.includes('1 file indexed'), 'the index state in the status');
   console.log(`status after reindex: ${statusItem.text}`);
 
   await commands.get('ragcoder.askQuestion')?.();

@@ -70,6 +70,14 @@ export class Uri {
 
 export class Position {
   constructor(readonly line: number, readonly character: number) {}
+
+  isAfter(other: Position): boolean {
+    return this.line > other.line || (this.line === other.line && this.character > other.character);
+  }
+
+  translate(lineDelta = 0, characterDelta = 0): Position {
+    return new Position(this.line + lineDelta, this.character + characterDelta);
+  }
 }
 
 export class Range {
