@@ -12,8 +12,9 @@ from assistant.config import AskSettings
 from assistant.context import Context, compression_plan, pack_context
 from assistant.errors import ContextOverflow, InvalidInput
 from assistant.model import Generator
-from assistant.retrieval import HybridRetriever
+from assistant.prompt_parts import PromptPart, PromptParts
 from assistant.results import AskStream, Source
+from assistant.retrieval import HybridRetriever
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -23,16 +24,37 @@ logger = logging.getLogger(__name__)
 
 ASK_TEMPLATE = "ask"
 ANSWER_STOP = ["\nQuestion:", "\n\n\n\n"]
+# Ask prompts share one KV cache sequence, so the template start is evaluated once.
+ASK_CACHE_KEY = "ask"
 _PLACEHOLDER = re.compile(r"\{(context|question)\}")
 
 
 @dataclass(frozen=True)
 class AskPrompt:
-    """The filled ask template, the context inside it, and the graph paths when PathRAG built it."""
+    """The filled ask template, the context inside it, and the graph paths when PathRAG built it.
+
+    `parts` is the same text split into the template before the context, the context's chunks
+    and the rest, so stored chunk KV caches can be restored.
+    """
 
     text: str
     context: Context
     paths: list[ContextPath] = field(default_factory=list)
+    parts: PromptParts | None = None
+
+    def prompt(self) -> str | PromptParts:
+        """What to pass to the generator: the parts when there are any, else the text."""
+        return self.parts if self.parts is not None else self.text
+
+
+def split_template(template: str, question: str, context: Context, is_cacheable: bool) -> PromptParts:
+    """Fill `template` as parts: the text before `{context}`, the context's parts, the text after."""
+    before, marker, after = template.partition("{context}")
+    if not marker:
+        return PromptParts((PromptPart(fill_template(template, {"context": "", "question": question})),))
+    values = {"context": "", "question": question}
+    parts = [PromptPart(fill_template(before, values)), *context.prompt_parts(is_cacheable), PromptPart(fill_template(after, values))]
+    return PromptParts(tuple(part for part in parts if part.text))
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:
@@ -49,11 +71,13 @@ def build_ask_prompt(
     generator: Generator,
     settings: AskSettings,
     path_retriever: PathRetriever | None = None,
+    is_cacheable: bool = False,
 ) -> AskPrompt:
     """Retrieve chunks for `question` and pack them into what is left of the context window.
 
     With a `path_retriever`, the context is PathRAG paths over the code graph instead of flat
-    top-k chunks.
+    top-k chunks. `is_cacheable` marks the chunks as parts whose stored KV caches the model
+    may restore.
     """
     if not question.strip():
         raise InvalidInput("the question is empty; pass the question as text, e.g. ragcoder ask \"where is X parsed?\"")
@@ -72,8 +96,9 @@ def build_ask_prompt(
     compression = compression_plan(settings.compression, settings.compression_min_ratio, "ask", question)
     context = pack_context(retrieved, budget, generator.count_tokens, compression=compression)
     text = fill_template(template, {"context": context.text, "question": question})
+    parts = split_template(template, question, context, is_cacheable)
     logger.debug("ask prompt: %d context tokens from %d chunks", context.tokens, len(context.used))
-    return AskPrompt(text=text, context=context)
+    return AskPrompt(text=text, context=context, parts=parts)
 
 
 def _path_prompt(
@@ -108,11 +133,12 @@ def stream_answer(
 ) -> AskStream:
     """Start generating the answer to a filled ask prompt."""
     tokens: Iterator[str] = generator.generate(
-        prompt.text,
+        prompt.prompt(),
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         stop=ANSWER_STOP,
         is_cancelled=is_cancelled,
+        cache_key=ASK_CACHE_KEY,
     )
     return AskStream(tokens=stop_repeated_lines(tokens), sources=sources_of(prompt.context))
 

@@ -9,10 +9,18 @@ import enum
 import logging
 from collections.abc import Callable
 
-from assistant.completion_rules import Cursor, allows_multiline, finish_completion, make_cursor, shape_lines
+from assistant.completion_rules import (
+    Cursor,
+    allows_multiline,
+    finish_completion,
+    make_cursor,
+    shape_lines,
+)
 from assistant.config import CompletionSettings
+from assistant.context import Context
 from assistant.fim import build_fim_prompt
-from assistant.model import Generator
+from assistant.model import Generator, Prompt
+from assistant.prompt_parts import PromptPart, PromptParts
 from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
@@ -56,24 +64,26 @@ DEFAULT_COMMENT_MARKER = "#"
 def build_completion_prompt(
     prefix: str,
     suffix: str,
-    context: str,
+    context: str | Context,
     generator: Generator,
     settings: CompletionSettings,
     prompt_format: PromptFormat = DEFAULT_PROMPT_FORMAT,
     language: str | None = None,
-) -> list[int]:
-    """Build the token prompt for completing between `prefix` and `suffix`.
+    is_cacheable: bool = False,
+) -> Prompt:
+    """Build the prompt for completing between `prefix` and `suffix`.
 
     `prefix` is cut to `settings.prefix_tokens` at a line boundary, keeping its end. `context`
-    (code retrieved from other files) is cut to `settings.context_tokens`, keeping its start,
-    and goes first. Models with FIM tokens get their own format, so `prompt_format` is ignored.
+    (code retrieved from other files) goes first; plain text is cut to `settings.context_tokens`,
+    keeping its start, while a packed `Context` is already within its budget. With
+    `is_cacheable`, the chunks of a packed context become prompt parts whose stored KV caches the
+    model may restore. Models with FIM tokens get their own format as token ids, so
+    `prompt_format` and `is_cacheable` do not apply to them.
     """
     suffix_text = "\n".join(suffix.split("\n")[: settings.suffix_lines + 1])
-    context_text = trim_to_tokens(context, generator, settings.context_tokens, keep_end=False)
     comment = COMMENT_MARKERS.get((language or "").lower(), DEFAULT_COMMENT_MARKER)
-    context_block = ""
-    if context_text.strip():
-        context_block = _render("completion_context", comment=comment, context=context_text.rstrip("\n"))
+    context_parts = _context_parts(context, generator, settings, comment, is_cacheable)
+    context_block = "".join(part.text for part in context_parts)
 
     reserved = settings.max_tokens + _MARKER_TOKENS + generator.count_tokens(context_block)
     if generator.fim_tokens is not None:
@@ -94,8 +104,33 @@ def build_completion_prompt(
             bos_id=bos[0] if bos else None,
         )
     cursor = make_cursor(prefix_text, suffix_text, SUFFIX_HINT_LINES)
-    text = context_block + _with_suffix_hint(prefix_text, cursor, prompt_format, comment)
-    return generator.tokenize(text, add_bos=True)
+    code = _with_suffix_hint(prefix_text, cursor, prompt_format, comment)
+    if context_parts and context_parts[-1].source_path is None:
+        # The code joins the closing line of the context block, so the prompt ends with a plain part.
+        context_parts = [*context_parts[:-1], PromptPart(context_parts[-1].text + code)]
+    else:
+        context_parts = [*context_parts, PromptPart(code)]
+    return PromptParts(tuple(part for part in context_parts if part.text))
+
+
+def _context_parts(
+    context: str | Context, generator: Generator, settings: CompletionSettings, comment: str, is_cacheable: bool
+) -> list[PromptPart]:
+    """Wrap retrieved code in the completion context template, as prompt parts."""
+    if isinstance(context, Context):
+        chunks = list(context.prompt_parts(is_cacheable))
+    else:
+        text = trim_to_tokens(context, generator, settings.context_tokens, keep_end=False)
+        chunks = [PromptPart(text.rstrip("\n") + "\n")] if text.strip() else []
+    if not any(part.text.strip() for part in chunks):
+        return []
+    template = load_prompt("completion_context")
+    before, _, after = template.partition("{context}")
+    values = {"comment": comment, "context": ""}
+    closing = after.format(**values)
+    # Chunk parts end with a newline of their own, so the line break before the closing line goes.
+    closing = closing.removeprefix("\n")
+    return [PromptPart(before.format(**values)), *chunks, PromptPart(closing)]
 
 
 def _with_suffix_hint(prefix: str, cursor: Cursor, prompt_format: PromptFormat, comment: str) -> str:
@@ -192,31 +227,37 @@ def _max_fitting(count: int, fits: Callable[[int], bool]) -> int:
 def complete_at(
     prefix: str,
     suffix: str,
-    context: str,
+    context: str | Context,
     generator: Generator,
     settings: CompletionSettings,
     is_cancelled: Callable[[], bool] | None = None,
     prompt_format: PromptFormat = DEFAULT_PROMPT_FORMAT,
     language: str | None = None,
     heal_tokens: int | None = None,
+    is_cacheable: bool = False,
+    cache_key: str | None = None,
 ) -> str:
     """Generate the text to insert at the cursor between `prefix` and `suffix`.
 
     `heal_tokens` overrides how many trailing prompt tokens token healing backs off (None keeps
-    the default, 0 turns healing off). Returns "" when there is nothing worth suggesting or the
-    request was cancelled.
+    the default, 0 turns healing off). `is_cacheable` lets the model restore the retrieved
+    chunks from their stored KV caches, and `cache_key` (the document) names the KV cache
+    sequence reused between keystrokes. Returns "" when there is nothing worth suggesting or
+    the request was cancelled.
     """
-    prompt = build_completion_prompt(prefix, suffix, context, generator, settings, prompt_format, language)
+    prompt = build_completion_prompt(
+        prefix, suffix, context, generator, settings, prompt_format, language, is_cacheable
+    )
     cursor = make_cursor(prefix, suffix, settings.suffix_lines)
     stop = ["\n"] if cursor.right.strip() else []
     if heal_tokens is None:
         heal_tokens = 0 if generator.fim_tokens is not None else HEAL_TOKENS
-    logger.debug(
-        "completing with %d prompt tokens, %s", len(prompt), "multi-line" if allows_multiline(cursor) else "single line"
-    )
+    logger.debug("completing %s", "multi-line" if allows_multiline(cursor) else "a single line")
 
     generated = ""
-    pieces = generator.generate(prompt, settings.max_tokens, settings.temperature, stop, is_cancelled, heal_tokens)
+    pieces = generator.generate(
+        prompt, settings.max_tokens, settings.temperature, stop, is_cancelled, heal_tokens, cache_key
+    )
     try:
         for piece in pieces:
             generated += piece

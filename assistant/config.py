@@ -90,6 +90,8 @@ class ModelSettings:
     n_gpu_layers: int = -1
     kv_cache_type: KvCacheType = KvCacheType.F16
     seed: int = 0
+    cache_slots: int = 4
+    reuse_min_tokens: int = 64
 
 
 @dataclass
@@ -148,6 +150,15 @@ class CompletionSettings:
 
 
 @dataclass
+class TurboSettings:
+    """Per-chunk KV caches (TurboRAG): retrieved chunks are restored instead of evaluated."""
+
+    ask: bool = True
+    completion: bool = True
+    cache_size_mb: int = 2048
+
+
+@dataclass
 class LintSettings:
     """Prompt linting, in `ragcoder lint` and in the editor; rule codes are RCP001 to RCP010."""
 
@@ -170,6 +181,7 @@ class Settings:
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     pathrag: PathRagSettings = field(default_factory=PathRagSettings)
     lint: LintSettings = field(default_factory=LintSettings)
+    turbo: TurboSettings = field(default_factory=TurboSettings)
 
 
 def default_thread_count() -> int:
@@ -292,6 +304,8 @@ SETTING_DESCRIPTIONS = {
     "model.n_gpu_layers": "layers offloaded to a GPU when llama.cpp was built with one; -1 means all",
     "model.kv_cache_type": "element type of the KV cache",
     "model.seed": "sampling seed",
+    "model.cache_slots": "KV cache sequences kept between requests, one per open document and one for ask",
+    "model.reuse_min_tokens": "shortest run of cached tokens moved into place when lines above the cursor changed; 0 turns moving off",
     "retrieval.top_k": "chunks returned by one retrieval",
     "retrieval.lexical_k": "candidates taken from full-text search before fusion",
     "retrieval.dense_k": "candidates taken from vector search before fusion",
@@ -320,6 +334,9 @@ SETTING_DESCRIPTIONS = {
     "lint.budget_tokens": "warn (RCP007) about prompts longer than this many tokens; 0 checks only the context window",
     "lint.fail_on": "lowest finding severity that makes `ragcoder lint` exit with status 1",
     "lint.debounce_ms": "editor delay in milliseconds after the last change before a document's prompts are linted",
+    "turbo.ask": "restore retrieved chunks of ask prompts from stored per-chunk KV caches",
+    "turbo.completion": "restore retrieved chunks of completion prompts from stored per-chunk KV caches",
+    "turbo.cache_size_mb": "size cap of the chunk KV store under the index folder, in MiB; least recently used entries go first",
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from assistant.compress import compress, load_priorities, mentioned_identifiers
 from assistant.errors import InvalidInput
+from assistant.prompt_parts import PromptPart
 from assistant.retrieval import RetrievedChunk
 from assistant.token_types import TokenType
 from indexer.parse import LANGUAGES
@@ -18,12 +19,42 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Context:
-    """Packed prompt material and the chunks it contains, in prompt order."""
+    """Packed prompt material and the chunks it contains, in prompt order.
+
+    `parts` are the rendered chunks as prompt parts, each ending with a blank line, so the
+    model runtime can restore their stored KV caches. `text` is their concatenation. A context
+    built from other material (graph paths) has no parts and is evaluated as plain text.
+    """
 
     text: str
     used: list[RetrievedChunk]
     tokens: int
     compressed_chunks: int = 0
+    parts: tuple[PromptPart, ...] = ()
+
+    def prompt_parts(self, is_cacheable: bool) -> tuple[PromptPart, ...]:
+        """Return the context as prompt parts; chunk parts keep their source only when `is_cacheable`."""
+        if not self.parts:
+            return (PromptPart(self.text),) if self.text else ()
+        if is_cacheable:
+            return self.parts
+        return (PromptPart(self.text),)
+
+
+def _context_from_blocks(
+    blocks: Sequence[str], used: list[RetrievedChunk], count_tokens: Callable[[str], int], compressed_chunks: int = 0
+) -> Context:
+    """Join rendered chunks (each ending with `CHUNK_SEPARATOR`) into a context."""
+    parts = tuple(PromptPart(block, source_path=item.chunk.path) for block, item in zip(blocks, used, strict=True))
+    text = "".join(part.text for part in parts)
+    # The model runtime tokenizes each part on its own, so the sum is what the prompt costs.
+    tokens = sum(count_tokens(part.text) for part in parts)
+    return Context(text=text, used=used, tokens=tokens, compressed_chunks=compressed_chunks, parts=parts)
+
+
+# Each rendered chunk ends with this blank line. Keeping it inside the chunk's own prompt part
+# keeps a chunk's text, and so its stored KV cache, the same wherever it is ranked.
+CHUNK_SEPARATOR = "\n"
 
 
 @dataclass(frozen=True)
@@ -88,7 +119,7 @@ def pack_context(
     used: list[RetrievedChunk] = []
     total = 0
     for item in items:
-        rendered = render_chunk(item, comment_prefix)
+        rendered = render_chunk(item, comment_prefix) + CHUNK_SEPARATOR
         cost = count_tokens(rendered)
         if total + cost <= budget_tokens:
             parts.append(rendered)
@@ -101,8 +132,9 @@ def pack_context(
             used.append(item)
             total += count_tokens(cut)
         break
-    logger.debug("packed %d of %d chunks into %d tokens", len(used), len(items), total)
-    return Context(text="\n".join(parts), used=used, tokens=total)
+    context = _context_from_blocks(parts, used, count_tokens)
+    logger.debug("packed %d of %d chunks into %d tokens", len(used), len(items), context.tokens)
+    return context
 
 
 MIN_CUT_LINES = 4
@@ -130,7 +162,7 @@ def _pack_compressed(
     plan: CompressionPlan,
 ) -> Context | None:
     """Fit the most top-ranked chunks into the budget by compression; None if not even one fits."""
-    rendered = [render_chunk(item, comment_prefix) for item in items]
+    rendered = [render_chunk(item, comment_prefix) + CHUNK_SEPARATOR for item in items]
     costs = [count_tokens(text) for text in rendered]
     if sum(costs) <= budget_tokens:
         return None
@@ -174,10 +206,9 @@ def _compress_first(
             item.chunk.text.rstrip(), item.chunk.language, count_tokens, plan.priorities,
             budget_tokens=target, protected_identifiers=plan.protected_identifiers,
         )
-        rendered[index] = render_chunk(item, comment_prefix, result.text)
+        rendered[index] = render_chunk(item, comment_prefix, result.text) + CHUNK_SEPARATOR
         costs[index] = count_tokens(rendered[index])
         compressed += 1
     if sum(costs) > budget_tokens:
         return None
-    text = "\n".join(rendered)
-    return Context(text=text, used=list(items), tokens=sum(costs), compressed_chunks=compressed)
+    return _context_from_blocks(rendered, list(items), count_tokens, compressed)

@@ -15,9 +15,10 @@ from pathlib import Path
 from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
 from assistant.config import RetrievalMode, Settings
-from assistant.context import compression_plan, pack_context
+from assistant.context import Context, compression_plan, pack_context
 from assistant.errors import IndexMissing, InvalidInput
-from assistant.model import Generator, load_generator
+from assistant.model import Generator, LlamaGenerator, load_generator
+from assistant.path_context import PathRetriever
 from assistant.results import (
     AskStream,
     CompletionRequest,
@@ -26,18 +27,18 @@ from assistant.results import (
     ProgressCallback,
     Source,
 )
-from assistant.path_context import PathRetriever
 from assistant.retrieval import HybridRetriever
 from indexer.build import index_dir_for, index_repository, load_vector_index
 from indexer.embedder import Embedder, load_embedder
+from indexer.kv_store import ChunkKvStore, open_kv_store
 from indexer.parse import language_for_path
-from indexer.store import IndexStore
+from indexer.store import DATABASE_NAME, IndexStore
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "Assistant",
     "AskStream",
+    "Assistant",
     "CompletionRequest",
     "CompletionResult",
     "IndexSummary",
@@ -47,6 +48,7 @@ __all__ = [
 
 COMPLETION_QUERY_LINES = 6
 COMPLETION_TOP_K = 4
+MAX_CACHED_COMPLETION_CONTEXTS = 64
 
 
 class Assistant:
@@ -64,6 +66,9 @@ class Assistant:
         self._embedder: Embedder | None = None
         self._retriever: HybridRetriever | None = None
         self._store: IndexStore | None = None
+        self._chunk_kv_store: ChunkKvStore | None = None
+        # Document path -> (cursor line, retrieved context), oldest first.
+        self._completion_contexts: dict[str, tuple[int, Context | str]] = {}
 
     @property
     def index_dir(self) -> Path:
@@ -71,11 +76,29 @@ class Assistant:
         return index_dir_for(self.repo, self.settings)
 
     def generator(self) -> Generator:
-        """Return the language model, loading it on first use."""
+        """Return the language model, loading it on first use.
+
+        When the repository is indexed, the model gets the index's chunk KV store, so retrieved
+        chunks are restored from their stored KV caches instead of evaluated again.
+        """
         with self._lock:
             if self._generator is None:
                 self._generator = load_generator(self.settings.model)
+                self._attach_chunk_kv_store()
             return self._generator
+
+    def _attach_chunk_kv_store(self) -> None:
+        generator = self._generator
+        if not isinstance(generator, LlamaGenerator) or not (self.index_dir / DATABASE_NAME).is_file():
+            return
+        if not (self.settings.turbo.ask or self.settings.turbo.completion):
+            logger.info("chunk KV caches are off (turbo.ask and turbo.completion are false)")
+            return
+        if not generator.can_restore_chunks:
+            return
+        if self._chunk_kv_store is None:
+            self._chunk_kv_store = open_kv_store(self.index_dir, self.settings.turbo.cache_size_mb << 20)
+        generator.attach_chunk_store(self._chunk_kv_store)
 
     def embedder(self) -> Embedder:
         """Return the embedding model, loading it on first use."""
@@ -102,7 +125,10 @@ class Assistant:
         """Index the repository, re-reading only files that changed since the last run."""
         with self._lock:
             self._close_index()
-            return index_repository(self.repo, self.settings, self.embedder, progress=progress, rebuild=rebuild)
+            summary = index_repository(self.repo, self.settings, self.embedder, progress=progress, rebuild=rebuild)
+            if self._generator is not None:
+                self._attach_chunk_kv_store()
+            return summary
 
     def prepare_ask(self, question: str) -> AskPrompt:
         """Retrieve and pack the context for `question`, flat or along code-graph paths
@@ -112,7 +138,9 @@ class Assistant:
             path_retriever = None
             if self.settings.retrieval.mode is RetrievalMode.PATHRAG and self._store is not None:
                 path_retriever = PathRetriever(retriever, self._store, self.settings.pathrag)
-            return build_ask_prompt(question, retriever, self.generator(), self.settings.ask, path_retriever)
+            return build_ask_prompt(
+                question, retriever, self.generator(), self.settings.ask, path_retriever, self.settings.turbo.ask
+            )
 
     def ask(self, question: str, is_cancelled: Callable[[], bool] | None = None) -> AskStream:
         """Retrieve context for `question` and start generating the answer.
@@ -137,7 +165,8 @@ class Assistant:
             context = self._completion_context(request, prefix)
             language = request.language or language_for_path(request.path)
             text = complete_at(
-                prefix, suffix, context, self.generator(), self.settings.completion, is_cancelled, language=language
+                prefix, suffix, context, self.generator(), self.settings.completion, is_cancelled,
+                language=language, is_cacheable=self.settings.turbo.completion, cache_key=request.path,
             )
         if not text or (is_cancelled is not None and is_cancelled()):
             return None
@@ -155,12 +184,36 @@ class Assistant:
             self._close_index()
 
     def _close_index(self) -> None:
+        self._completion_contexts.clear()
         if self._store is not None:
             self._store.close()
         self._store = None
         self._retriever = None
+        # A rebuild replaces the index folder, and the chunk KV store inside it with it.
+        if isinstance(self._generator, LlamaGenerator):
+            self._generator.attach_chunk_store(None)
+        if self._chunk_kv_store is not None:
+            self._chunk_kv_store.close()
+        self._chunk_kv_store = None
 
-    def _completion_context(self, request: CompletionRequest, prefix: str) -> str:
+    def _completion_context(self, request: CompletionRequest, prefix: str) -> Context | str:
+        """Return the retrieved context for a completion, kept while the cursor stays on one line.
+
+        Retrieving again on every keystroke would change the chunks at the start of the prompt,
+        and everything after a change must be evaluated again. Keeping them while the user types
+        on one line lets the next request reuse the cached prompt up to the cursor.
+        """
+        cached = self._completion_contexts.get(request.path)
+        if cached is not None and cached[0] == request.line:
+            return cached[1]
+        context = self._retrieve_completion_context(request, prefix)
+        self._completion_contexts.pop(request.path, None)
+        self._completion_contexts[request.path] = (request.line, context)
+        while len(self._completion_contexts) > MAX_CACHED_COMPLETION_CONTEXTS:
+            del self._completion_contexts[next(iter(self._completion_contexts))]
+        return context
+
+    def _retrieve_completion_context(self, request: CompletionRequest, prefix: str) -> Context | str:
         query = "\n".join(prefix.splitlines()[-COMPLETION_QUERY_LINES:])
         if not query.strip():
             return ""
@@ -176,7 +229,7 @@ class Assistant:
         generator = self.generator()
         settings = self.settings.completion
         compression = compression_plan(settings.compression, settings.compression_min_ratio, "completion", query)
-        return pack_context(retrieved, settings.context_tokens, generator.count_tokens, comment, compression).text
+        return pack_context(retrieved, settings.context_tokens, generator.count_tokens, comment, compression)
 
     def _locked(self, tokens: Iterator[str]) -> Iterator[str]:
         with self._lock:

@@ -24,6 +24,7 @@ from assistant.results import IndexSummary, ProgressCallback
 from indexer.chunks import chunk_file
 from indexer.embedder import Embedder
 from indexer.graph import store_file_facts, update_graph
+from indexer.kv_store import KV_FOLDER, open_kv_store
 from indexer.parse import language_for_path
 from indexer.store import DATABASE_NAME, FileRecord, IndexStore
 from indexer.types import Chunk
@@ -177,6 +178,7 @@ def _update(
         progress(len(changed), len(changed), "done")
     if changed or stale:
         update_graph(store, [item.path for item in changed], stale)
+        _drop_chunk_kv(index_dir, [item.path for item in changed if item.path in known] + stale, settings)
 
     if changed or stale or not (index_dir / VECTORS_FILE).exists():
         with store.transaction():
@@ -206,6 +208,17 @@ def _update(
         seconds,
     )
     return summary
+
+
+def _drop_chunk_kv(index_dir: Path, paths: list[str], settings: Settings) -> None:
+    """Delete the stored chunk KV caches of edited and deleted files."""
+    if not paths or not (index_dir / KV_FOLDER).is_dir():
+        return
+    store = open_kv_store(index_dir, settings.turbo.cache_size_mb << 20)
+    try:
+        store.evict_paths(paths)
+    finally:
+        store.close()
 
 
 def _is_supported(settings: Settings) -> Callable[[str], bool]:

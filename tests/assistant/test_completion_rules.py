@@ -19,6 +19,7 @@ from assistant.completion_rules import (
 )
 from assistant.config import CompletionSettings
 from assistant.fim import FimFormat, FimTokens
+from assistant.prompt_parts import PromptParts
 
 
 class FakeGenerator:
@@ -46,13 +47,16 @@ class FakeGenerator:
 
     def generate(
         self,
-        prompt: str | list[int],
+        prompt: str | list[int] | PromptParts,
         max_tokens: int,
         temperature: float,
         stop: list[str],
         is_cancelled: Callable[[], bool] | None = None,
         heal_tokens: int = 0,
+        cache_key: str | None = None,
     ) -> Iterator[str]:
+        if isinstance(prompt, PromptParts):
+            prompt = prompt.text
         self.prompts.append(list(prompt) if isinstance(prompt, list) else self.tokenize(prompt))
         self.heal_tokens.append(heal_tokens)
         text = self.output

@@ -115,7 +115,7 @@ def test_load_generator_invalid_file_raises_model_load_error(tmp_path: Path) -> 
 def test_load_generator_native_log_goes_to_logger(
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="assistant.model.llama_cpp")
+    caplog.set_level(logging.DEBUG, logger="assistant.llama_runtime.native")
     generator = load_generator(ModelSettings(path=str(smollm2_path())))
     generator.close()
     assert any("llama" in record.getMessage() for record in caplog.records)

@@ -1,0 +1,127 @@
+"""The on-disk store of per-chunk KV caches (TurboRAG) inside the index folder.
+
+Entries are the serialized KV cells of one chunk as the prompt wraps it, evaluated alone after
+BOS by one model. The store is capped in bytes and evicts the least recently used entries.
+Each entry is tagged with its chunk's file, so re-indexing an edited file drops its entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import diskcache  # type: ignore[import-untyped]
+
+from assistant.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+KV_FOLDER = "kv"
+_MAGIC = b"RCKV1\n"
+_DIGEST_BYTES = 16
+
+
+def chunk_kv_key(model_key: str, text: str) -> str:
+    """Key of one chunk's entry: a hash of the model key (model, KV type, wrapper) and the text."""
+    digest = hashlib.sha256()
+    digest.update(model_key.encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+class ChunkKvStore:
+    """Per-chunk KV caches on disk, shared by the processes that use one index.
+
+    diskcache keeps the entries (files for large values, SQLite for the index and access
+    times) and culls the least recently used ones once `size_limit_bytes` is exceeded.
+    """
+
+    def __init__(self, directory: Path, size_limit_bytes: int) -> None:
+        if size_limit_bytes <= 0:
+            raise InvalidInput(
+                f"chunk KV store size limit is {size_limit_bytes} bytes; set turbo.cache_size_mb to a positive number"
+            )
+        self.directory = directory
+        self._cache = diskcache.Cache(
+            str(directory),
+            size_limit=size_limit_bytes,
+            eviction_policy="least-recently-used",
+            tag_index=True,
+            # KV entries are several MB; culling a few per insert keeps the store near its cap.
+            cull_limit=16,
+        )
+
+    def close(self) -> None:
+        """Close the store's database handle."""
+        self._cache.close()
+
+    def get(self, key: str) -> bytes | None:
+        """Return the stored KV bytes for `key`, or None when missing or damaged.
+
+        A damaged entry (truncated or altered file) is deleted with a warning, so the caller
+        rebuilds it.
+        """
+        try:
+            value = self._cache.get(key)
+        except (OSError, sqlite3.DatabaseError) as error:
+            logger.warning("chunk KV entry %s could not be read (%s); rebuilding it", key[:12], error)
+            self.discard(key)
+            return None
+        if value is None:
+            return None
+        payload = _unwrap(value)
+        if payload is None:
+            logger.warning("chunk KV entry %s is damaged (bad header or checksum); rebuilding it", key[:12])
+            self.discard(key)
+        return payload
+
+    def put(self, key: str, data: bytes, path: str) -> None:
+        """Store the KV bytes of one chunk of the file `path`."""
+        self._cache.set(key, _wrap(data), tag=path)
+
+    def discard(self, key: str) -> None:
+        """Delete one entry if it exists."""
+        try:
+            self._cache.delete(key)
+        except (OSError, sqlite3.DatabaseError) as error:
+            logger.warning("could not delete chunk KV entry %s: %s", key[:12], error)
+
+    def evict_paths(self, paths: Iterable[str]) -> int:
+        """Delete the entries of chunks from `paths`; returns how many were deleted."""
+        removed = 0
+        for path in paths:
+            removed += int(self._cache.evict(path))
+        if removed:
+            logger.info("dropped %d chunk KV entries of edited or deleted files", removed)
+        return removed
+
+    def entry_count(self) -> int:
+        """Number of stored entries."""
+        return len(self._cache)
+
+    def size_bytes(self) -> int:
+        """Bytes on disk that the entries use, as diskcache counts them."""
+        return int(self._cache.volume())
+
+
+def _wrap(data: bytes) -> bytes:
+    return _MAGIC + hashlib.blake2b(data, digest_size=_DIGEST_BYTES).digest() + data
+
+
+def _unwrap(value: object) -> bytes | None:
+    if not isinstance(value, bytes) or not value.startswith(_MAGIC):
+        return None
+    start = len(_MAGIC) + _DIGEST_BYTES
+    digest, payload = value[len(_MAGIC) : start], value[start:]
+    if hashlib.blake2b(payload, digest_size=_DIGEST_BYTES).digest() != digest:
+        return None
+    return payload
+
+
+def open_kv_store(index_dir: Path, size_limit_bytes: int) -> ChunkKvStore:
+    """Open (creating if needed) the chunk KV store of the index at `index_dir`."""
+    return ChunkKvStore(index_dir / KV_FOLDER, size_limit_bytes)
