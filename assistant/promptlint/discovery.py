@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from assistant.promptlint.facts import MODULE_SCOPE, Call, FileFacts, collect_facts
-from assistant.promptlint.fills import FillSite, template_fill_sites, value_fill_site
+from assistant.promptlint.fills import (
+    FillSite,
+    message_variables,
+    template_fill_sites,
+    value_fill_site,
+)
 from assistant.promptlint.literals import (
     LiteralPart,
     PromptText,
@@ -42,6 +47,7 @@ class Prompt:
     origin: str
     parts: tuple[LiteralPart, ...] = ()
     is_llm_prompt: bool = True
+    is_named_only: bool = False
     is_whole: bool = True
     is_chat_message: bool = False
     is_dedented: bool = False
@@ -66,6 +72,7 @@ class Template:
     declared: frozenset[str] | None = None
     declared_span: tuple[int, int] | None = None
     partial_names: frozenset[str] = frozenset()
+    message_variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,35 +146,16 @@ def _build_prompt(facts: FileFacts, span: NodeSpan, uses: list[Usage]) -> tuple[
     if not parts:
         return None, ()
     usage = uses[0]
-    syntax = TemplateSyntax.TEMPLATE_LITERAL if parts[0].quote == "`" else (
-        TemplateSyntax.FSTRING if any(part.is_fstring for part in parts) else TemplateSyntax.PLAIN)
-    template_key: int | None = None
-    sites: list[FillSite] = []
-    is_llm_prompt = False
-    for use in uses:
-        is_llm_prompt = is_llm_prompt or use.is_prompt_argument
-        if use.call is not None and use.call_kind is CallKind.TEMPLATE and use.is_prompt_argument:
-            template_key = use.call.span.start_byte
-            syntax = _langchain_syntax(facts, use.call)
-        if use.format_call is not None:
-            syntax = TemplateSyntax.FORMAT
-            sites.append(value_fill_site(facts, use.format_call, None))
-        if use.percent_operand is not None:
-            syntax = TemplateSyntax.PERCENT
-            sites.append(value_fill_site(facts, None, use.percent_operand))
-    if usage.target and syntax is not TemplateSyntax.FSTRING and template_key is None:
-        for call in facts.calls_on(usage.target, facts.scope_at(span.start_byte)):
-            if call.method in ("format", "format_map"):
-                syntax = TemplateSyntax.FORMAT
-                sites.append(value_fill_site(facts, call, None))
+    syntax, template_key, sites, is_sent = _template_role(facts, span, uses, parts)
     text = _decode(facts, parts)
     is_named = bool(usage.target and PROMPT_NAME.search(usage.target.rpartition(".")[2]) and text.text.strip().count(" ") >= 1)
-    is_llm_prompt = is_llm_prompt or is_named or template_key is not None
+    is_llm_prompt = is_sent or is_named or template_key is not None
     if not is_llm_prompt and syntax not in (TemplateSyntax.FORMAT, TemplateSyntax.PERCENT):
         return None, ()
     prompt = Prompt(
         span.start_byte, span.end_byte, text, syntax, _origin(usage, is_named), tuple(parts),
         is_llm_prompt=is_llm_prompt,
+        is_named_only=is_named and not is_sent and template_key is None,
         is_whole=not any(use.is_piece for use in uses),
         is_chat_message=any(use.is_chat_message for use in uses),
         is_dedented=any(use.is_dedented for use in uses),
@@ -176,6 +164,39 @@ def _build_prompt(facts: FileFacts, span: NodeSpan, uses: list[Usage]) -> tuple[
         template_key=template_key,
     )
     return prompt, tuple(sites)
+
+
+def _template_role(facts: FileFacts, span: NodeSpan, uses: list[Usage],
+                   parts: list[LiteralPart]) -> tuple[TemplateSyntax, int | None, list[FillSite], bool]:
+    """Find a literal's template syntax, its LangChain template call, its fill sites and whether an LLM call gets it.
+
+    A piece of a concatenation (`"{name:<" + width + "}"`) is no template on its own, so the
+    `.format` of the whole string gives it neither format syntax nor fill sites.
+    """
+    usage = uses[0]
+    syntax = TemplateSyntax.TEMPLATE_LITERAL if parts[0].quote == "`" else (
+        TemplateSyntax.FSTRING if any(part.is_fstring for part in parts) else TemplateSyntax.PLAIN)
+    is_piece = any(use.is_piece for use in uses)
+    template_key: int | None = None
+    sites: list[FillSite] = []
+    is_sent = False
+    for use in uses:
+        is_sent = is_sent or use.is_prompt_argument
+        if use.call is not None and use.call_kind is CallKind.TEMPLATE and use.is_prompt_argument:
+            template_key = use.call.span.start_byte
+            syntax = _langchain_syntax(facts, use.call)
+        if use.format_call is not None and not is_piece:
+            syntax = TemplateSyntax.FORMAT
+            sites.append(value_fill_site(facts, use.format_call, None))
+        if use.percent_operand is not None and not is_piece:
+            syntax = TemplateSyntax.PERCENT
+            sites.append(value_fill_site(facts, None, use.percent_operand))
+    if usage.target and syntax is not TemplateSyntax.FSTRING and template_key is None and not is_piece:
+        for call in facts.calls_on(usage.target, facts.scope_at(span.start_byte)):
+            if call.method in ("format", "format_map"):
+                syntax = TemplateSyntax.FORMAT
+                sites.append(value_fill_site(facts, call, None))
+    return syntax, template_key, sites, is_sent
 
 
 def _literal_parts(facts: FileFacts, span: NodeSpan) -> list[LiteralPart]:
@@ -188,7 +209,7 @@ def _literal_parts(facts: FileFacts, span: NodeSpan) -> list[LiteralPart]:
     else:
         spans = [span]
     parts = [split_literal(facts.source, item.start_byte, item.end_byte) for item in spans]
-    if any(part is None or "b" in part.prefix.lower() for part in parts):
+    if any(part is None for part in parts):
         return []
     return [part for part in parts if part is not None]
 
@@ -236,5 +257,6 @@ def _templates(facts: FileFacts, prompts: list[Prompt], format_sites: dict[int, 
     for key, members in by_call.items():
         call = facts.calls[key]
         sites, declared, declared_span, partial_names = template_fill_sites(facts, call)
-        templates.append(Template(key, members[0].syntax, tuple(members), sites, declared, declared_span, partial_names))
+        templates.append(Template(key, members[0].syntax, tuple(members), sites, declared, declared_span, partial_names,
+                                  message_variables(facts, call)))
     return tuple(templates)

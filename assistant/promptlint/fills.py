@@ -66,6 +66,24 @@ def template_fill_sites(
     return tuple(sites), declared, declared_span, frozenset(partial_names)
 
 
+def message_variables(facts: FileFacts, call: Call) -> frozenset[str]:
+    """Return the variable names of `MessagesPlaceholder(...)` calls inside a template call.
+
+    They are filled with message lists, so `invoke` and `input_variables` may name them
+    although no string of the template has them as placeholders.
+    """
+    names: set[str] = set()
+    for start, inner in facts.calls.items():
+        if not call.span.start_byte < start < call.span.end_byte or not inner.callee.endswith("MessagesPlaceholder"):
+            continue
+        value = inner.keywords.get("variable_name") or inner.keywords.get("variableName")
+        if value is None and inner.positional:
+            value = inner.positional[0]
+        if value is not None and value.type == "string":
+            names.add(facts.text(value).strip("'\"`"))
+    return frozenset(names)
+
+
 def _aliases(facts: FileFacts, call: Call) -> list[str]:
     """Names that hold the template: its assignment target, then partial results and pipes built from it."""
     names = [item.target for item in facts.assignments.values() if item.value.start_byte == call.span.start_byte]

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 # A template assigned to such a name is formatted elsewhere, so `{name}` in it is no missing f.
 TEMPLATE_NAME = re.compile(r"template|tmpl|tpl|fmt|format", re.IGNORECASE)
+# Names of prompt parts that other text follows, such as the user turn after a system message.
+MESSAGE_PART_NAME = re.compile(r"system|instruction|persona|preamble", re.IGNORECASE)
 MIN_LEAKED_INDENT = 2
 _STRING_EXPRESSIONS = frozenset({"string", "concatenated_string", "template_string"})
 
@@ -32,6 +34,7 @@ def check_fills(template: Template) -> Iterator[Finding]:
     if any(item.name == "" for _, item in placeholders):
         return
     names = {item.name for _, item in placeholders}
+    used = names | template.message_variables
     reported: set[str] = set()
     for site in template.fill_sites:
         if site.names is None:
@@ -47,11 +50,11 @@ def check_fills(template: Template) -> Iterator[Finding]:
                 yield Finding("RCP001", RULES["RCP001"].severity, message, start, end,
                               related=(site.start_byte, site.start_byte))
         for name, start, end in site.name_spans:
-            if name not in names:
+            if name not in used:
                 message = (f"{site.description} fills {name}, which the template does not use "
                            f"(placeholders: {', '.join(sorted(names)) or 'none'}); rename it or drop it")
                 yield finding("RCP002", message, start, end)
-    yield from _check_declared(template, placeholders, names, reported)
+    yield from _check_declared(template, placeholders, used, reported)
 
 
 def _check_declared(template: Template, placeholders: list[tuple[Prompt, Placeholder]], names: set[str],
@@ -137,8 +140,14 @@ def _prefix_fix(facts: FileFacts, prompt: Prompt) -> Fix | None:
 
 
 def check_trailing_whitespace(prompt: Prompt) -> Iterator[Finding]:
-    """RCP005: a prompt sent whole that ends in spaces or tabs, which split the next token badly."""
+    """RCP005: a prompt sent whole that ends in spaces or tabs, which split the next token badly.
+
+    A string known only by a name such as `DEFAULT_SYSTEM_MESSAGE` is one part of a prompt, so
+    a space at its end may separate it from the next part.
+    """
     if not prompt.is_llm_prompt or not prompt.is_whole or prompt.is_chat_message or prompt.is_file or prompt.is_stripped:
+        return
+    if prompt.is_named_only and prompt.target and MESSAGE_PART_NAME.search(prompt.target.rpartition(".")[2]):
         return
     text = prompt.text.text
     stripped = text.rstrip(" \t")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.promptlint import RULES, LintOptions, TokenLimits, lint_text
+from assistant.promptlint.checks import DEFAULT_N_CTX
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "promptlint"
 SNIPPET_DIR = DATA_DIR / "snippets"
@@ -46,11 +47,16 @@ class WordTokenizer:
         return "".join(self._pieces[token_id] for token_id in ids)
 
 
-def labelled_options() -> LintOptions:
-    """Options for the labelled set: a word tokenizer, a 64-token context and one under-trained word."""
+def labelled_options(set_name: str = "written") -> LintOptions:
+    """Options for a labelled set: a word tokenizer and one under-trained word.
+
+    The written set checks RCP007 against a 64-token context; the collected set uses the
+    default 4096-token context, as a real prompt would be checked.
+    """
     tokenizer = WordTokenizer()
     undertrained = {tokenizer.token_id(UNDERTRAINED_WORD): UNDERTRAINED_WORD}
-    return LintOptions(limits=TokenLimits(TEST_N_CTX), tokenizer=tokenizer, undertrained=undertrained)
+    n_ctx = TEST_N_CTX if set_name == "written" else DEFAULT_N_CTX
+    return LintOptions(limits=TokenLimits(n_ctx), tokenizer=tokenizer, undertrained=undertrained)
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,17 @@ def expected_findings(set_name: str = "written") -> dict[str, list[tuple[str, in
     return expected
 
 
+def known_misses(set_name: str) -> set[tuple[str, str, int]]:
+    """Return the (snippet, rule code, line) labels that the rules are known to miss."""
+    stored = json.loads((LABELLED_SETS[set_name] / "expected.json").read_text(encoding="utf-8"))
+    return {(name, str(row[0]), int(row[1])) for name, entry in stored.items()
+            if isinstance(entry, dict) for row in entry.get("known_misses", [])}
+
+
 def found_findings(set_name: str, path: Path, options: LintOptions | None = None) -> list[tuple[str, int]]:
     """Lint one snippet and return its (rule code, 1-based line) findings, sorted."""
     name = snippet_name(set_name, path)
-    located = lint_text(name, path.read_text(encoding="utf-8"), options or labelled_options())
+    located = lint_text(name, path.read_text(encoding="utf-8"), options or labelled_options(set_name))
     return sorted((item.finding.code, item.line + 1) for item in located)
 
 

@@ -2,47 +2,55 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
 
 from assistant.promptlint import Fix, LintOptions, discover_text, lint_text
 from assistant.promptlint.templates import TemplateSyntax
 from tests.assistant.promptlint.labelled import (
-    DATA_DIR,
+    LABELLED_SETS,
     SNIPPET_DIR,
-    labelled_options,
+    expected_findings,
+    found_findings,
+    known_misses,
     score_rules,
+    snippet_name,
     snippet_paths,
 )
 
-EXPECTED = json.loads((DATA_DIR / "expected.json").read_text(encoding="utf-8"))
 MIN_PRECISION = 0.9
 MIN_RECALL = 0.8
 
 
-def _name(path: object) -> str:
-    return path.relative_to(SNIPPET_DIR).as_posix()  # type: ignore[attr-defined]
+SNIPPETS = [(set_name, path) for set_name in LABELLED_SETS for path in snippet_paths(set_name)]
 
 
-@pytest.mark.parametrize("path", snippet_paths(), ids=_name)
-def test_snippet_findings_match_labels(path: object) -> None:
-    name = _name(path)
-    text = path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
-    found = sorted([item.finding.code, item.line + 1] for item in lint_text(name, text, labelled_options()))
-    assert found == sorted(EXPECTED[name])
+@pytest.mark.parametrize(("set_name", "path"), SNIPPETS, ids=lambda value: value if isinstance(value, str) else value.name)
+def test_snippet_findings_match_labels(set_name: str, path: Path) -> None:
+    name = snippet_name(set_name, path)
+    misses = {(code, line) for snippet, code, line in known_misses(set_name) if snippet == name}
+    expected = [item for item in expected_findings(set_name)[name] if item not in misses]
+    assert found_findings(set_name, path) == expected
 
 
-def test_labelled_set_has_forty_snippets() -> None:
-    assert len(snippet_paths()) >= 40
+def test_labelled_sets_have_enough_snippets() -> None:
+    assert len(snippet_paths("written")) >= 40
+    assert len(snippet_paths("collected")) >= 20
 
 
-def test_labelled_set_precision_recall_per_rule() -> None:
-    scores, mismatches = score_rules()
+def test_written_set_precision_recall_per_rule() -> None:
+    scores, mismatches = score_rules("written")
     for score in scores:
         assert score.true_positives + score.false_negatives > 0, f"{score.code} has no positive snippet"
         assert score.precision >= MIN_PRECISION, f"{score.code} precision {score.precision:.2f}: {mismatches}"
         assert score.recall >= MIN_RECALL, f"{score.code} recall {score.recall:.2f}: {mismatches}"
+
+
+def test_collected_set_precision_per_rule() -> None:
+    scores, mismatches = score_rules("collected")
+    for score in scores:
+        assert score.precision >= MIN_PRECISION, f"{score.code} precision {score.precision:.2f}: {mismatches}"
 
 
 def _apply(text: str, fix: Fix) -> str:
@@ -128,7 +136,7 @@ def test_select_and_ignore_filter_codes() -> None:
 
 
 def test_suppression_comment_without_codes_hides_all() -> None:
-    text = 'SYSTEM_PROMPT = "Use sk-proj-Q7f3Lm9Xw2Rt8Yb4Nc6Vd1Kp5Hs0 now "  # ragcoder: ignore\n'
+    text = 'COMPLETION_PROMPT = "Use sk-proj-Q7f3Lm9Xw2Rt8Yb4Nc6Vd1Kp5Hs0 now "  # ragcoder: ignore\n'
     assert lint_text("s.py", text) == []
     assert [item.finding.code for item in lint_text("s.py", text.replace("# ragcoder: ignore", ""))] == ["RCP008", "RCP005"]
 
