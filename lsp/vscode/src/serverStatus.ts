@@ -82,6 +82,7 @@ export class StatusController {
   private pollTimer: { dispose(): void } | null = null;
   private isDisposed = false;
   private isIndexRunning = false;
+  private lastProblem: string | null = null;
 
   constructor(private readonly host: StatusControllerHost, model: string, completionsEnabled: boolean) {
     this.snapshot = {
@@ -155,10 +156,13 @@ export class StatusController {
     try {
       status = parseServerStatus(await this.host.requestStatus());
       if (status === null) {
-        this.host.log(`${SERVER_STATUS} returned nothing usable; the status bar shows no index state`);
+        this.logOnce(`${SERVER_STATUS} returned nothing usable; the status bar shows no index state`);
       }
     } catch (error) {
-      this.host.log(`${SERVER_STATUS} failed: ${String(error)}`);
+      this.logOnce(`${SERVER_STATUS} failed: ${String(error)}`);
+    }
+    if (status !== null) {
+      this.lastProblem = null;
     }
 
     if (status !== null) {
@@ -170,6 +174,14 @@ export class StatusController {
     }
     this.host.render(this.snapshot);
     this.schedulePoll();
+  }
+
+  /** Log a problem unless it repeats the previous one, because every completion asks again. */
+  private logOnce(message: string): void {
+    if (message !== this.lastProblem) {
+      this.lastProblem = message;
+      this.host.log(message);
+    }
   }
 
   private schedulePoll(): void {

@@ -158,11 +158,13 @@ describe('server status', () => {
     assert.strictEqual(host.requests, 2);
   });
 
-  it('failed request logs and clears the index state', async () => {
+  it('failed requests log once and clear the index state', async () => {
     const host = new FakeHost();
-    host.replies.push(READY, new Error('Unhandled method workspace/executeCommand'));
+    const failure = new Error('Unhandled method workspace/executeCommand');
+    host.replies.push(READY, failure, failure);
     const controller = new StatusController(host, 'default model', true);
 
+    await controller.refresh();
     await controller.refresh();
     await controller.refresh();
 
