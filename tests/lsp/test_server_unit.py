@@ -40,6 +40,7 @@ from lsp.features.documents import (
     to_client_units,
     to_code_points,
 )
+from lsp.features.promptlint import APPLY_FIX_COMMAND
 from lsp.session import guarded, resolve_settings
 from tests.lsp.fake_assistant import (
     EVENTS_VARIABLE,
@@ -364,7 +365,7 @@ async def test_initialize_fake_advertises_features(fake: FakeServer) -> None:
     assert capabilities.completion_provider is not None
     assert capabilities.execute_command_provider is not None
     assert set(capabilities.execute_command_provider.commands) == {
-        ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND, STATUS_COMMAND
+        ASK_COMMAND, EXPLAIN_COMMAND, REINDEX_COMMAND, STATUS_COMMAND, APPLY_FIX_COMMAND
     }
     assert result.server_info is not None
     assert result.server_info.name == "ragcoder"
