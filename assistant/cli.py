@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="index a repository", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     index.add_argument("path", nargs="?", default=".", type=Path, help="repository folder (default: current folder)")
     index.add_argument("--rebuild", action="store_true", help="drop the existing index and build it again")
+    index.add_argument(
+        "--precompute-kv", action="store_true",
+        help="also compute the language model's KV cache of every chunk now, up to turbo.cache_size_mb, "
+        "instead of on first use",
+    )
 
     ask = commands.add_parser("ask", help="answer a question about the repository", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ask.add_argument("question", help="the question, in quotes")
@@ -185,6 +191,17 @@ def _index(args: argparse.Namespace) -> int:
         f"{summary.files_removed} removed, {summary.files_skipped} skipped), "
         f"{summary.chunks_total} chunks ({summary.chunks_embedded} embedded) in {summary.seconds:.1f}s"
     )
+    if args.precompute_kv:
+        bars.clear()
+        started = time.perf_counter()
+        try:
+            built, seen = assistant.precompute_chunk_kv(progress=progress)
+        finally:
+            for bar in bars:
+                bar.close()
+        seconds = time.perf_counter() - started
+        rate = f", {built / seconds:.2f} chunks/s" if built and seconds > 0 else ""
+        print(f"computed the KV caches of {built} chunks ({seen - built} already stored) in {seconds:.1f}s{rate}")
     return 0
 
 

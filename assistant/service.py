@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
 from assistant.config import RetrievalMode, Settings
-from assistant.context import Context, compression_plan, pack_context
+from assistant.context import CHUNK_SEPARATOR, Context, compression_plan, pack_context, render_chunk
 from assistant.errors import IndexMissing, InvalidInput
 from assistant.model import Generator, LlamaGenerator, load_generator
 from assistant.path_context import PathRetriever
@@ -27,7 +27,8 @@ from assistant.results import (
     ProgressCallback,
     Source,
 )
-from assistant.retrieval import HybridRetriever
+from assistant.prompt_parts import PromptPart
+from assistant.retrieval import Hit, HybridRetriever, RetrievedChunk
 from indexer.build import index_dir_for, index_repository, load_vector_index
 from indexer.embedder import Embedder, load_embedder
 from indexer.kv_store import ChunkKvStore, open_kv_store
@@ -49,6 +50,8 @@ __all__ = [
 COMPLETION_QUERY_LINES = 6
 COMPLETION_TOP_K = 4
 MAX_CACHED_COMPLETION_CONTEXTS = 64
+# Precomputing stops at this share of the chunk KV store's cap, so it does not evict its own work.
+PRECOMPUTE_CAP_SHARE = 0.9
 
 
 class Assistant:
@@ -129,6 +132,45 @@ class Assistant:
             if self._generator is not None:
                 self._attach_chunk_kv_store()
             return summary
+
+    def precompute_chunk_kv(self, progress: ProgressCallback | None = None) -> tuple[int, int]:
+        """Compute the stored KV caches of indexed chunks that the chunk KV store lacks.
+
+        Chunks are rendered as ask prompts render them. It stops before the store reaches its
+        size cap, so it never evicts what it built. Returns (chunks built, chunks seen).
+
+        Raises:
+            IndexMissing: the repository has not been indexed yet.
+            InvalidInput: chunk KV caches are off or the model cannot use them.
+        """
+        with self._lock:
+            self.retriever()
+            generator = self.generator()
+            kv_store = self._chunk_kv_store
+            if kv_store is None or self._store is None or not isinstance(generator, LlamaGenerator):
+                raise InvalidInput(
+                    "chunk KV caches are off: set turbo.ask or turbo.completion to true, and use a model "
+                    "whose cached positions can shift (see the log of `ragcoder -v index`)"
+                )
+            files = sorted(self._store.files())
+            limit_bytes = int(self.settings.turbo.cache_size_mb * (1 << 20) * PRECOMPUTE_CAP_SHARE)
+            built = seen = 0
+            for number, path in enumerate(files):
+                if progress is not None:
+                    progress(number, len(files), path)
+                if kv_store.size_bytes() >= limit_bytes:
+                    logger.info("chunk KV store is near its cap of %d MiB; stopped precomputing", self.settings.turbo.cache_size_mb)
+                    break
+                chunks = self._store.chunks(self._store.file_chunk_ids(path))
+                parts = [
+                    PromptPart(render_chunk(RetrievedChunk(Hit(chunk_id, 0.0), chunk)) + CHUNK_SEPARATOR, source_path=path)
+                    for chunk_id, chunk in sorted(chunks.items())
+                ]
+                built += generator.precompute_chunks(parts)
+                seen += len(parts)
+            if progress is not None:
+                progress(len(files), len(files), "done")
+            return built, seen
 
     def prepare_ask(self, question: str) -> AskPrompt:
         """Retrieve and pack the context for `question`, flat or along code-graph paths

@@ -401,3 +401,42 @@ def test_invalid_cache_setting_names_setting(field: str, value: int) -> None:
     settings = ModelSettings(n_threads=1, **{field: value})
     with pytest.raises(InvalidInput, match=f"model.{field}"):
         load_generator(settings)
+
+
+def test_precompute_builds_each_chunk_once(tmp_path: Path) -> None:
+    for name, text in REPO_FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = Settings()
+    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    assistant = Assistant(tmp_path, settings)
+    try:
+        summary = assistant.index()
+        built, seen = assistant.precompute_chunk_kv()
+        assert seen == summary.chunks_total
+        assert built == seen
+        assert assistant.precompute_chunk_kv() == (0, seen)
+
+        "".join(assistant.ask("how is the area of a square computed?").tokens)
+        generator = assistant.generator()
+        assert isinstance(generator, LlamaGenerator)
+        assert generator.last_prefill is not None
+        assert generator.last_prefill.restored_chunks > 0
+        assert generator.last_prefill.built_chunks == 0
+    finally:
+        assistant.close()
+
+
+def test_precompute_with_turbo_off_names_settings(tmp_path: Path) -> None:
+    for name, text in REPO_FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = Settings()
+    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings.turbo.ask = False
+    settings.turbo.completion = False
+    assistant = Assistant(tmp_path, settings)
+    try:
+        assistant.index()
+        with pytest.raises(InvalidInput, match="turbo.ask"):
+            assistant.precompute_chunk_kv()
+    finally:
+        assistant.close()
