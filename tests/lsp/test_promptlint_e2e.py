@@ -142,18 +142,17 @@ async def test_quick_fix_command_applies_edit_through_server(tmp_path: Path) -> 
     lsp_client = await _start(tmp_path, COMMAND_ONLY_CAPABILITIES)
     uri = uris.from_fs_path(str(tmp_path / "commands.py"))
     assert uri is not None
-    document = {"text": DRAFT, "version": 1}
+    versions = [DRAFT]  # the client's text of the document, one entry per version
     applied: list[types.WorkspaceEdit] = []
 
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         assert params.edit.changes is not None
         applied.append(params.edit)
-        document["text"] = apply_edits(str(document["text"]), list(params.edit.changes[uri]))
-        document["version"] = int(document["version"]) + 1
+        versions.append(apply_edits(versions[-1], list(params.edit.changes[uri])))
         lsp_client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=int(document["version"])),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=str(document["text"]))]))
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=len(versions)),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=versions[-1])]))
         return types.ApplyWorkspaceEditResult(applied=True)
 
     try:
@@ -172,7 +171,7 @@ async def test_quick_fix_command_applies_edit_through_server(tmp_path: Path) -> 
             command=command.command, arguments=command.arguments))
         assert result == {"applied": True}
         assert len(applied) == 1
-        assert 'f"Complete the code:\\n{question}"' in str(document["text"])
+        assert 'f"Complete the code:\\n{question}"' in versions[-1]
 
         after = await diagnostics_for(lsp_client, uri, 2)
         assert after == []
