@@ -107,10 +107,10 @@ def stdlib_file(lines: int = TARGET_LINES) -> str:
 def typing_session(text: str, prompt_anchor: str) -> list[str]:
     """Return the versions of `text` while someone edits it, one keystroke per version.
 
-    The edits: type a word into the prompt that starts with `prompt_anchor` (the one nearest the
-    middle of the file), type a new statement on a new line in the middle (passing through
-    versions with syntax errors), delete that line again, and type a comment at the top of the
-    file, which moves every statement below it.
+    First a word is typed into the prompt that starts with `prompt_anchor`, the one nearest the
+    middle of the file. Then a new statement is typed on a new line in the middle, passing
+    through versions with syntax errors, and deleted again. Last, a comment is typed at the top
+    of the file, which moves every statement below it.
     """
     versions: list[str] = []
     prompt_at = text.find(prompt_anchor, len(text) // 2)
