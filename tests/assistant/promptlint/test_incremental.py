@@ -3,6 +3,8 @@ re-reads only what an edit touched, and keeps other statements' findings through
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from assistant.promptlint import (
@@ -14,7 +16,7 @@ from assistant.promptlint import (
 )
 from assistant.promptlint.blocks import link_blocks, read_block
 from assistant.promptlint.incremental import changed_span, respan
-from indexer.parse import parse, top_level_spans
+from indexer.parse import parse, parses_cleanly, top_level_spans
 
 PYTHON = '''\
 from langchain_core.prompts import PromptTemplate
@@ -201,3 +203,26 @@ RESPAN_OLD = b"a = 1\n\ndef f():\n    return 1\n\nb = 2\n"
 def test_respan_reparses_only_around_edit(new: bytes, expected: list[bytes]) -> None:
     spans = top_level_spans(parse(RESPAN_OLD, "python"))
     assert [new[start:end] for start, end in respan(spans, RESPAN_OLD, new, "python")] == expected
+
+
+EDIT_PIECES = ["x", " ", "\n", "\n\n", "    ", '"', "{", "}", "(", ")", ":", "#", "f",
+               "prompt = 'Hi {name} '\n", "\ndef g(name, llm):\n    return llm('Hi {name} ')\n"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_edits_match_fresh_lint(seed: int) -> None:
+    rng = random.Random(seed)
+    clean = PYTHON
+    linter = DocumentLinter("app.py", LintOptions())
+    linter.lint(clean)
+    for _ in range(150):
+        position = rng.randrange(len(clean) + 1)
+        if rng.random() < 0.6:
+            text = clean[:position] + rng.choice(EDIT_PIECES) + clean[position:]
+        else:
+            text = clean[:position] + clean[position + rng.randrange(1, 6):]
+        linter.lint(text)
+        if not parses_cleanly(text, "python"):
+            text = clean  # the edit is undone, as a user fixes a typo
+        assert _keys(linter.lint(text)) == _keys(lint_text("app.py", text)), text
+        clean = text
