@@ -12,7 +12,7 @@ from assistant.alignment import HealingLogitsProcessor, VocabularyIndex, plan_he
 PIECES: list[bytes | None] = [
     None, b"re", b"ret", b"return", b"turn", b"urn", b" ", b"    ", b"  ", b"r", b"\xff", b"\xff\x01",
     b"conf", b"ig", b"config", b" =", b"\n", b"\n    ", b"x", b")", b"))", b":", b"\xc3", b"\xa9", b"caf",
-    b"'", None, b" foo", b" f", b"oo",
+    b"'", None, b" foo", b" f", b"oo", b"rrrr", b"\n        ",
 ]
 BOS, EOS = 0, 26
 
@@ -94,13 +94,20 @@ def test_plan_healing_punctuation_run_backs_off_together() -> None:
     assert plan.required_bytes == b"))"
 
 
-def test_plan_healing_split_utf8_character_backs_off_its_first_byte() -> None:
+def test_plan_healing_split_utf8_character_kept_whole() -> None:
     # "é" is spelled with two byte tokens; backing off only its second byte would leave the kept
-    # prompt ending in half a character.
+    # prompt ending in half a character. No token spans "caf" and "é", so the back-off stops there.
     prompt = [BOS, *ids_of(b"'", b"caf", b"\xc3", b"\xa9")]
     plan = plan_healing(prompt, make_index(), max_tokens=1)
-    assert plan.required_bytes == "café".encode()
-    assert plan.prompt_ids == [BOS, *ids_of(b"'")]
+    assert plan.required_bytes == "é".encode()
+    assert plan.prompt_ids == [BOS, *ids_of(b"'", b"caf")]
+
+
+def test_plan_healing_cut_no_token_spans_stops() -> None:
+    # ")" and ":" are one run of punctuation, but no piece starts with "):".
+    prompt = [BOS, *ids_of(b"x", b")", b":")]
+    plan = plan_healing(prompt, make_index(), max_tokens=1)
+    assert plan.required_bytes == b":"
 
 
 def test_plan_healing_extension_stops_at_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,3 +181,36 @@ def test_allowed_ids_cache_drops_least_recent(monkeypatch: pytest.MonkeyPatch) -
     index.allowed_ids(b"ret")
     assert index.cached_prefix_count() == 2
     assert index.allowed_ids(b"r") is kept
+
+
+def indentation_plan(cursor_line: bytes) -> tuple[list[int], HealingLogitsProcessor]:
+    """Plan ":\n    x = foo\n" plus `cursor_line`; return the kept prompt and its processor."""
+    index = make_index()
+    prompt = [BOS, *ids_of(b":", b"\n    ", b"x", b" =", b" foo", b"\n", cursor_line)]
+    plan = plan_healing(prompt, index, max_tokens=1)
+    assert plan.required_bytes == b"\n" + cursor_line
+    return plan.prompt_ids, HealingLogitsProcessor(index, len(plan.prompt_ids), plan.required_bytes)
+
+
+def test_healing_processor_used_indentation_is_not_deepened() -> None:
+    kept, processor = indentation_plan(b"    ")
+
+    first = allowed_after(processor, kept)
+    assert PIECES.index(b"\n    ") in first
+    assert PIECES.index(b"\n") in first
+    assert PIECES.index(b"\n        ") not in first
+
+    after_prefix = allowed_after(processor, [*kept, PIECES.index(b"\n    ")])
+    assert PIECES.index(b"x") in after_prefix
+    assert not after_prefix & set(ids_of(b" ", b"    ", b" foo", b" ="))
+
+    free = allowed_after(processor, [*kept, PIECES.index(b"\n    "), PIECES.index(b"x")])
+    assert free == set(range(len(PIECES)))
+
+
+def test_healing_processor_partial_indentation_may_deepen() -> None:
+    kept, processor = indentation_plan(b"  ")
+
+    first = allowed_after(processor, kept)
+    assert PIECES.index(b"\n    ") in first
+    assert PIECES.index(b"\n        ") in first

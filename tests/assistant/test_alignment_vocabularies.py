@@ -37,6 +37,7 @@ PARTIAL_TOKEN_CASES = {
     "punctuation": ("if (a and (b or c)", "):\n"),
     "utf8_word": ("name = 'caf", "é'\n"),
     "utf8_byte_pieces": (f"glyph = '{HIEROGLYPH}", f"{HIEROGLYPH}'\n"),
+    "tag": ("    html = '<di", "v>' + body\n"),
 }
 TEST_VOCAB_WORDS = ("return", "self", "config", "value", "compute", "items", "def", "glyph", "name", "caf", "if")
 
@@ -68,8 +69,8 @@ def write_spm_vocabulary(path: Path) -> None:
     """Write a vocab-only SentencePiece GGUF unlike both shipped ones.
 
     It merges a line break with the indentation after it (as SmolLM2's byte-level BPE does) while
-    spelling every non-ASCII character with byte tokens, and it has control and user-defined
-    tokens whose text looks like code.
+    spelling every non-ASCII character with byte tokens. Its control and user-defined tokens have
+    text that looks like code.
     """
     pieces = set(string.ascii_letters + string.digits + "()[]{}:.,'\"=+-*/<>_#!\n\t\u2581")
     words = [*TEST_VOCAB_WORDS, *("\u2581" + word for word in TEST_VOCAB_WORDS)]
@@ -119,16 +120,12 @@ def spm_vocabulary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vocabul
     pieces: list[bytes | None] = []
     control_ids = []
     for token_id in range(llama_cpp.llama_vocab_n_tokens(vocab)):
-        attributes = llama_cpp.llama_vocab_get_attr(vocab, token_id)
-        length = llama_cpp.llama_token_to_piece(vocab, token_id, buffer, len(buffer), 0, False)
-        piece = ctypes.string_at(buffer, length)
-        # A user-defined marker is text to the tokenizer but never text to complete code with.
-        is_marker = bool(attributes & llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED) and bool(piece.strip())
-        if attributes & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL or is_marker:
+        if llama_cpp.llama_vocab_get_attr(vocab, token_id) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL:
             control_ids.append(token_id)
             pieces.append(None)
         else:
-            pieces.append(piece)
+            length = llama_cpp.llama_token_to_piece(vocab, token_id, buffer, len(buffer), 0, False)
+            pieces.append(ctypes.string_at(buffer, length))
 
     def tokenize(text: str) -> list[int]:
         return list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
@@ -196,15 +193,24 @@ def test_partial_token_cases_are_mid_token(vocabulary: Vocabulary) -> None:
     assert len(mid_token) >= 4, mid_token
 
 
-def test_spm_vocabulary_marker_never_allowed(spm_vocabulary: Vocabulary) -> None:
+def test_spm_vocabulary_control_token_never_allowed(spm_vocabulary: Vocabulary) -> None:
     index = spm_vocabulary.index
-    marker_ids = spm_vocabulary.tokenize("<|marker|>")
-    assert len(marker_ids) == 2  # BOS and the user-defined marker itself
-    for remaining in (b"<", b"<|", b"<|marker|>"):
+    file_separator = spm_vocabulary.tokenize("<|file_sep|>")
+    assert len(file_separator) > 2  # a control token's text is not parsed into it
+    for remaining in (b"<", b"<|", b"<|file_sep|>"):
         allowed = set(index.allowed_ids(remaining).tolist())
         assert allowed
-        assert marker_ids[1] not in allowed
         assert not allowed & set(spm_vocabulary.control_ids)
+
+
+def test_spm_vocabulary_user_defined_token_reachable(spm_vocabulary: Vocabulary) -> None:
+    # llama.cpp's tokenizer turns the text of a user-defined token into that token, so
+    # alignment must let the model choose it.
+    index = spm_vocabulary.index
+    marker_id = spm_vocabulary.tokenize("<|marker|>")[1]
+    plan = plan_healing(spm_vocabulary.tokenize("x = <|mar"), index, 1)
+    assert plan.required_bytes == b"<|mar"
+    assert marker_id in set(index.allowed_ids(plan.required_bytes).tolist())
 
 
 def test_spm_vocabulary_merges_line_break_with_indentation(spm_vocabulary: Vocabulary) -> None:
