@@ -120,6 +120,8 @@ class PathRagSettings:
     alpha: float = 0.8
     threshold: float = 0.0
     max_paths: int = 15
+    open_paths: bool = False
+    compact_nodes: bool = False
 
 
 @dataclass
@@ -315,6 +317,8 @@ SETTING_DESCRIPTIONS = {
     "pathrag.alpha": "flow decay per hop, in (0, 1]",
     "pathrag.threshold": "a node with less flow than this passes none on",
     "pathrag.max_paths": "paths kept after pruning, most reliable first",
+    "pathrag.open_paths": "also keep paths that end at a node retrieval did not return (a callee, a base class)",
+    "pathrag.compact_nodes": "show path nodes that retrieval did not return as signature and docstring only",
     "ask.context_tokens": "token budget for retrieved code in an ask prompt",
     "ask.max_tokens": "maximum answer length in tokens",
     "ask.temperature": "sampling temperature of answers",

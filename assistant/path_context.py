@@ -8,8 +8,10 @@ the most reliable block ends up last, next to the question.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,8 +20,19 @@ from assistant.config import PathRagSettings
 from assistant.context import Context, render_chunk
 from assistant.pathrag import Hop, PathGraph, ScoredPath, find_paths
 from assistant.retrieval import Hit, HybridRetriever, RetrievedChunk
-from indexer.graph import load_edges, node_chunk_ids
-from indexer.graph_resolve import CALLS, CONTAINS, IMPORTS, INHERITS, OVERRIDES, REFERENCES
+from indexer.chunks import CLASS_KINDS
+from indexer.graph import graph_version, load_edges, node_chunk_ids
+from indexer.graph_lookup import GraphLookup
+from indexer.graph_outline import compact_definition
+from indexer.graph_resolve import (
+    CALLS,
+    CONTAINS,
+    IMPORTS,
+    INHERITS,
+    OVERRIDES,
+    REFERENCES,
+)
+from indexer.types import Chunk
 
 if TYPE_CHECKING:
     from indexer.store import IndexStore
@@ -63,26 +76,45 @@ class PathContext:
     paths: list[ContextPath]
 
 
-class PathRetriever:
-    """PathRAG over one index: hybrid retrieval for start nodes, the code graph for paths.
+@dataclass(frozen=True)
+class PathSearch:
+    """The start nodes of a query with their best chunks and scaled scores, and the paths found between them."""
 
-    The graph is loaded from the store on first use and kept; build a new retriever after
-    re-indexing.
-    """
+    starts: list[str]
+    retrieved: dict[str, RetrievedChunk]
+    resources: dict[str, float]
+    paths: list[ScoredPath]
+
+
+# The path graph of each open store with the graph version it was loaded at. Loading every
+# edge takes about a second on a repository of the standard library's size, so retrievers
+# created per request share one copy until the next graph update.
+_graphs: weakref.WeakKeyDictionary[IndexStore, tuple[int, PathGraph]] = weakref.WeakKeyDictionary()
+_graphs_lock = threading.Lock()
+
+
+def shared_graph(store: IndexStore) -> PathGraph:
+    """Return the in-memory path graph of a store, loading it again only after a graph update."""
+    version = graph_version(store)
+    with _graphs_lock:
+        cached = _graphs.get(store)
+        if cached is None or cached[0] != version:
+            cached = (version, PathGraph(load_edges(store)))
+            _graphs[store] = cached
+        return cached[1]
+
+
+class PathRetriever:
+    """PathRAG over one index: hybrid retrieval for start nodes, the code graph for paths."""
 
     def __init__(self, retriever: HybridRetriever, store: IndexStore, settings: PathRagSettings) -> None:
         self._retriever = retriever
         self._store = store
         self._settings = settings
-        self._graph: PathGraph | None = None
-        self._lock = threading.Lock()
 
     def graph(self) -> PathGraph:
-        """Return the in-memory path graph, loading it on first use."""
-        with self._lock:
-            if self._graph is None:
-                self._graph = PathGraph(load_edges(self._store))
-            return self._graph
+        """Return the in-memory path graph, shared with the other retrievers of the same store."""
+        return shared_graph(self._store)
 
     def start_nodes(self, query: str) -> tuple[list[str], dict[str, RetrievedChunk]]:
         """Return the top node keys for `query` from hybrid retrieval, with the best chunk of each."""
@@ -95,26 +127,57 @@ class PathRetriever:
                 break
         return list(best), best
 
-    def build_context(self, query: str, budget_tokens: int, count_tokens: Callable[[str], int]) -> PathContext:
-        """Retrieve start nodes, find and prune paths, and pack them into `budget_tokens`."""
+    def search(self, query: str) -> PathSearch:
+        """Retrieve the start nodes for `query` and find the pruned paths between them."""
         starts, retrieved = self.start_nodes(query)
         settings = self._settings
         resources = start_resources(retrieved)
-        paths = find_paths(self.graph(), starts, settings.alpha, settings.threshold, settings.max_paths, resources)
-        code = self.node_code({node for path in paths for node in path.nodes}, retrieved)
-        priority = {node: LONE_NODE_WEIGHT * resource for node, resource in resources.items()}
-        return pack_paths(paths, starts, retrieved, code, budget_tokens, count_tokens, priority)
+        paths = find_paths(
+            self.graph(), starts, settings.alpha, settings.threshold, settings.max_paths, resources, settings.open_paths
+        )
+        return PathSearch(starts, retrieved, resources, paths)
 
+    def build_context(self, query: str, budget_tokens: int, count_tokens: Callable[[str], int]) -> PathContext:
+        """Retrieve start nodes, find and prune paths, and pack them into `budget_tokens`."""
+        found = self.search(query)
+        code = self.node_code({node for path in found.paths for node in path.nodes}, found.retrieved)
+        priority = {node: LONE_NODE_WEIGHT * resource for node, resource in found.resources.items()}
+        return pack_paths(found.paths, found.starts, found.retrieved, code, budget_tokens, count_tokens, priority)
 
     def node_code(self, nodes: set[str], retrieved: dict[str, RetrievedChunk]) -> dict[str, list[RetrievedChunk]]:
-        """Return the chunks of each node, scored with the node's retrieval score (0 when not retrieved)."""
+        """Return the chunks of each node, scored with the node's retrieval score (0 when not retrieved).
+
+        With `compact_nodes` set, a definition that retrieval did not return is shown in
+        compact form (signature and docstring when its body is long) as one item.
+        """
+        code: dict[str, list[RetrievedChunk]] = {}
+        if self._settings.compact_nodes:
+            lookup = GraphLookup(self._store)
+            for node in nodes - retrieved.keys():
+                item = compact_node(lookup, node)
+                code[node] = [item] if item is not None else []
+            nodes = nodes & retrieved.keys()
+
         ids_by_node = node_chunk_ids(self._store, nodes, max_file_chunks=FILE_NODE_CHUNKS)
         chunks = self._store.chunks([chunk_id for ids in ids_by_node.values() for chunk_id in ids])
-        code: dict[str, list[RetrievedChunk]] = {}
         for node, ids in ids_by_node.items():
             score = retrieved[node].hit.score if node in retrieved else 0.0
             code[node] = [RetrievedChunk(Hit(chunk_id, score), chunks[chunk_id]) for chunk_id in ids if chunk_id in chunks]
         return code
+
+
+def compact_node(lookup: GraphLookup, node: str) -> RetrievedChunk | None:
+    """Return a definition node as one item with its compact text, or None for a file node or a missing definition."""
+    definition = lookup.definition(node) if "::" in node else None
+    if definition is None:
+        return None
+    text = compact_definition(definition.text, definition.language)
+    chunk_type = "class" if definition.symbol_type in CLASS_KINDS else definition.symbol_type
+    chunk = Chunk(
+        definition.path, definition.language, definition.name, chunk_type, definition.start_line, definition.end_line,
+        0, 0, text, hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+    return RetrievedChunk(Hit(definition.chunk_id, 0.0), chunk)
 
 
 def start_resources(retrieved: Mapping[str, RetrievedChunk]) -> dict[str, float]:

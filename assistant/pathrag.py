@@ -91,6 +91,7 @@ def find_paths(
     threshold: float,
     max_paths: int,
     start_resources: Mapping[str, float] | None = None,
+    open_ends: bool = False,
 ) -> list[ScoredPath]:
     """Return the best simple paths of 1 to `MAX_HOPS` hops between pairs of start nodes, best first.
 
@@ -101,6 +102,10 @@ def find_paths(
 
     `start_resources` replaces the resource 1 of each start node, for example with its
     retrieval score scaled to the best one, so paths between better hits rank higher.
+
+    With `open_ends`, a path may also end at a node that is not a start node, so the code a
+    retrieved definition calls or inherits from can enter the context. The reference method
+    keeps only paths between retrieved nodes.
     """
     if not 0 < alpha <= 1 or not 0 <= threshold < 1 or max_paths < 0:
         raise ValueError(
@@ -113,7 +118,7 @@ def find_paths(
         if start not in graph:
             continue
         resource = 1.0 if start_resources is None else start_resources.get(start, 1.0)
-        for path in _paths_from(graph, start, resource, targets, alpha, threshold):
+        for path in _paths_from(graph, start, resource, targets, alpha, threshold, open_ends):
             node_set = frozenset(path.nodes)
             kept = best.get(node_set)
             if kept is None or _rank(path) < _rank(kept):
@@ -128,7 +133,7 @@ def _rank(path: ScoredPath) -> tuple[float, int, tuple[str, ...]]:
 
 
 def _paths_from(
-    graph: PathGraph, start: str, resource: float, targets: set[str], alpha: float, threshold: float
+    graph: PathGraph, start: str, resource: float, targets: set[str], alpha: float, threshold: float, open_ends: bool
 ) -> list[ScoredPath]:
     found: list[ScoredPath] = []
     # Each stack item: the node reached, the resource there, the hops and resources so far.
@@ -145,6 +150,8 @@ def _paths_from(
             path_hops, path_resources = (*hops, hop), (*resources, arrived)
             if hop.end in targets:
                 found.append(ScoredPath(path_hops, path_resources))
-            else:
-                stack.append((hop.end, arrived, path_hops, path_resources))
+                continue
+            if open_ends and arrived >= threshold:
+                found.append(ScoredPath(path_hops, path_resources))
+            stack.append((hop.end, arrived, path_hops, path_resources))
     return found

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _SCOPE_REF_TYPES = ("import", "inherits")
+GRAPH_VERSION_KEY = "graph_version"
+"""Meta key of a counter that each graph update raises, so in-memory copies of the edges can tell they are stale."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,17 @@ def update_graph(
         edges = resolve_all(Resolver(files, defs), _by_path(facts), affected)
         graph_store.insert_edges(connection, edges)
         total = graph_store.edge_count(connection)
+        store.set_meta(GRAPH_VERSION_KEY, str(graph_version(store) + 1))
 
     seconds = time.perf_counter() - started
     resolved = len(files) if affected is None else len(affected)
     logger.info("code graph: re-resolved %d files, %d edges in total, in %.2fs", resolved, total, seconds)
     return GraphUpdate(files_resolved=resolved, edges_total=total, seconds=seconds)
+
+
+def graph_version(store: IndexStore) -> int:
+    """Return the number of graph updates the index has had (0 for an index built before the counter)."""
+    return int(store.get_meta(GRAPH_VERSION_KEY) or 0)
 
 
 def _affected_paths(

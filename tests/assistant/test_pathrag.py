@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from assistant.path_context import describe_path, pack_paths
+from assistant.path_context import describe_path, pack_paths, shared_graph
 from assistant.pathrag import PathGraph, ScoredPath, find_paths
 from assistant.retrieval import Hit, RetrievedChunk
+from indexer.graph import update_graph
 from indexer.graph_resolve import Edge
+from indexer.store import IndexStore
 from indexer.types import Chunk
 
 
@@ -158,3 +162,13 @@ def test_pack_paths_over_budget_skips_path_keeps_lone_start() -> None:
     assert packed.paths == []
     assert [item.chunk.symbol for item in packed.context.used] == ["read_headers"]
     assert packed.context.tokens <= 40
+
+
+def test_shared_graph_reloads_after_graph_update(tmp_path: Path) -> None:
+    store = IndexStore.open(tmp_path / "index", create=True)
+    first = shared_graph(store)
+
+    assert shared_graph(store) is first
+    update_graph(store, [], [], full=True)
+    assert shared_graph(store) is not first
+    store.close()
