@@ -7,6 +7,7 @@ repository is the fallback, with a lower confidence. Pure logic over in-memory r
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -35,9 +36,12 @@ SELF_RECEIVERS = frozenset({"self", "this", "cls", "Self"})
 SUPER_RECEIVERS = frozenset({"super"})
 # Methods of Python's built-in types: `items.append(x)` on an unknown receiver is far more often
 # a list than a repository method named `append`, so such names get no fallback edge.
-_PYTHON_BUILTIN_METHODS = frozenset(
+PYTHON_BUILTIN_METHODS = frozenset(
     name for kind in (list, dict, set, str, bytes, tuple, int, float, object, frozenset) for name in dir(kind)
 )
+# Python's built-in functions and classes: a bare `print()` or `str()` that scope and imports do
+# not resolve is the built-in, not a repository function that happens to share its name.
+PYTHON_BUILTIN_NAMES = frozenset(dir(builtins))
 # Languages where a bare call inside a method may mean a method of the same class.
 _IMPLICIT_THIS = frozenset({"java"})
 _CLASS_TYPES = frozenset({"class", "struct", "interface", "enum", "trait", "impl", "record"})
@@ -91,6 +95,7 @@ class Resolver:
         self._bindings: dict[str, dict[str, ImportTarget]] = {}
         self._wildcards: dict[str, list[ImportTarget]] = {}
         self._named_imports: dict[str, list[tuple[ImportTarget, int]]] = {}
+        self._imported_paths: dict[str, frozenset[str]] = {}
 
     def contains_edges(self, path: str) -> list[Edge]:
         """Return the edges from a file to its top-level definitions and from classes to members."""
@@ -134,6 +139,7 @@ class Resolver:
         self._bindings[path] = bindings
         self._wildcards[path] = wildcards
         self._named_imports[path] = named
+        self._imported_paths[path] = frozenset(edges)
         return list(edges.values())
 
     def reference_edges(self, path: str) -> list[Edge]:
@@ -192,10 +198,18 @@ class Resolver:
             if fact.ref_type != "call":
                 continue
             source = def_key(path, fact.owner) if fact.owner else path
-            for target, confidence in self._resolve_name(path, fact.owner, fact.receiver, fact.name):
+            for target, confidence in self.resolve_call(fact):
                 if target != source:
                     edges.append(Edge(source, target, CALLS, confidence, path, fact.lineno))
         return edges
+
+    def resolve_call(self, fact: RefFact) -> list[tuple[str, float]]:
+        """Return the definitions one call may reach, with confidences; empty when it stays unresolved.
+
+        Scope and imports give at most one target. The by-name fallback gives up to
+        `MAX_FALLBACK_CANDIDATES`, each with `FALLBACK_CONFIDENCE` shared among them.
+        """
+        return self._resolve_name(fact.path, fact.owner, fact.receiver, fact.name)
 
     def override_edges(self, path: str) -> list[Edge]:
         """Return an edge from each method of the file to the base-class method it overrides."""
@@ -227,7 +241,7 @@ class Resolver:
                 found = self._find_in_bases(class_key, name, BASE_CLASS_CONFIDENCE, MAX_BASE_DEPTH)
             else:
                 found = self._find_member(class_key, name, SCOPE_CONFIDENCE, MAX_BASE_DEPTH)
-            return [found] if found else self._fallback(name, methods_only=True)
+            return [found] if found else self._fallback(path, name, methods_only=True)
 
         if receiver is None:
             found = self._resolve_bare(path, language, class_key, name)
@@ -237,9 +251,21 @@ class Resolver:
             found = self._resolve_qualified(path, language, class_key, receiver, name)
         if found is not None:
             return [found]
-        if receiver is not None and language == "python" and name in _PYTHON_BUILTIN_METHODS:
+        if language == "python" and name in (PYTHON_BUILTIN_METHODS if receiver is not None else PYTHON_BUILTIN_NAMES):
             return []
-        return self._fallback(name, methods_only=receiver is not None and not class_only, class_only=class_only)
+        if receiver is not None and self._is_module_receiver(path, receiver):
+            # `struct.pack()` on an imported module that defines no `pack`: the function is
+            # native or made at run time, so a same-named method elsewhere would be a wrong guess.
+            return []
+        if receiver is None and not class_only:
+            return self._fallback(path, name, functions_only=True)
+        return self._fallback(path, name, methods_only=not class_only, class_only=class_only)
+
+    def _is_module_receiver(self, path: str, receiver: str) -> bool:
+        """Tell whether a receiver is, or starts with, a module that the file imports whole."""
+        bindings = self._bindings.get(path, {})
+        binding = bindings.get(receiver) or bindings.get(receiver.partition(".")[0])
+        return binding is not None and binding.name is None
 
     def _enclosing_class(self, path: str, record: DefRecord | None) -> str | None:
         if record is None:
@@ -313,17 +339,35 @@ class Resolver:
                 return found
         return None
 
-    def _fallback(self, name: str, methods_only: bool = False, class_only: bool = False) -> list[tuple[str, float]]:
+    def _fallback(
+        self, path: str, name: str, methods_only: bool = False, class_only: bool = False, functions_only: bool = False
+    ) -> list[tuple[str, float]]:
+        """Find definitions of `name` by name alone, for a reference in file `path`.
+
+        A name with more than `MAX_FALLBACK_CANDIDATES` definitions in the repository gets
+        none. Of the others, only definitions that `path` can reach count: in the file itself,
+        in its folder or in a file it imports. `functions_only` takes functions and classes,
+        which a bare call can reach, and leaves out methods, which need a receiver.
+        """
         candidates = [
             record
             for record in self.defs_by_short.get(name, [])
             if (not methods_only or record.symbol_type == "method")
             and (not class_only or record.symbol_type in _CLASS_TYPES)
+            and (not functions_only or record.symbol_type != "method")
         ]
         if not candidates or len(candidates) > MAX_FALLBACK_CANDIDATES:
             return []
-        confidence = FALLBACK_CONFIDENCE / len(candidates)
-        return [(def_key(record.path, record.name), confidence) for record in candidates]
+        folder = path.rpartition("/")[0]
+        imported = self._imported_paths.get(path, frozenset())
+        reachable = [
+            record for record in candidates
+            if record.path == path or record.path.rpartition("/")[0] == folder or record.path in imported
+        ]
+        if not reachable:
+            return []
+        confidence = FALLBACK_CONFIDENCE / len(reachable)
+        return [(def_key(record.path, record.name), confidence) for record in reachable]
 
 
 def bound_names(language: str, fact: RefFact, target: ImportTarget) -> list[str]:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from indexer.chunks import chunk_file
-from indexer.graph import find_nodes, load_edges, neighborhood, store_file_facts, update_graph
-from indexer.graph_resolve import Edge
+from indexer.graph import (
+    find_nodes,
+    load_edges,
+    neighborhood,
+    store_file_facts,
+    update_graph,
+)
+from indexer.graph_facts import RefFact
+from indexer.graph_resolve import FALLBACK_CONFIDENCE, DefRecord, Edge, Resolver
 from indexer.parse import language_for_path
 from indexer.store import MODEL_ID_KEY, FileRecord, IndexStore
 
@@ -40,7 +48,7 @@ def _all_paths(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, IndexStore]:
+def project(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, IndexStore]]:
     root = tmp_path / "repo"
     shutil.copytree(DATA_DIR / request.param, root)
     store = IndexStore.open(tmp_path / "index", create=True)
@@ -158,3 +166,48 @@ def test_graph_neighborhood_lists_callers_callees_parents_children(project: tupl
     assert [n.key for n in around.parents] == [M]
     assert {n.key for n in item.children} == {f"{M}::Item.validate", f"{M}::Item.total"}
     assert {n.key for n in item.parents} == {M, f"{M}::Base"}
+
+
+def _fact(name: str, receiver: str | None = None, path: str = "app/main.py") -> RefFact:
+    return RefFact(path=path, name=name, ref_type="call", owner=None, receiver=receiver, alias=None, lineno=1)
+
+
+def test_resolver_bare_call_skips_methods_and_builtins() -> None:
+    files = {"app/main.py": "python", "app/tools.py": "python", "app/report.py": "python"}
+    defs = [
+        DefRecord("app/tools.py", "Sheet", "class", None, "python"),
+        DefRecord("app/tools.py", "Sheet.render", "method", "Sheet", "python"),
+        DefRecord("app/tools.py", "helper", "function", None, "python"),
+        DefRecord("app/report.py", "print", "function", None, "python"),
+    ]
+    resolver = Resolver(files, defs)
+
+    assert resolver.resolve_call(_fact("helper")) == [("app/tools.py::helper", FALLBACK_CONFIDENCE)]
+    assert resolver.resolve_call(_fact("render")) == []
+    assert resolver.resolve_call(_fact("print")) == []
+    assert resolver.resolve_call(_fact("render", receiver="sheet")) == [("app/tools.py::Sheet.render", FALLBACK_CONFIDENCE)]
+
+
+def test_resolver_by_name_needs_reachable_file() -> None:
+    files = {"app/main.py": "python", "app/tools.py": "python", "lib/far.py": "python"}
+    defs = [
+        DefRecord("lib/far.py", "faraway", "function", None, "python"),
+        DefRecord("app/tools.py", "nearby", "function", None, "python"),
+    ]
+    resolver = Resolver(files, defs)
+    resolver.bind_imports("app/main.py", "python", [])
+    resolver.bind_imports("app/tools.py", "python", [RefFact("app/tools.py", "lib.far", "import", None, None, None, 1)])
+
+    assert resolver.resolve_call(_fact("faraway")) == []
+    assert resolver.resolve_call(_fact("nearby")) == [("app/tools.py::nearby", FALLBACK_CONFIDENCE)]
+    assert resolver.resolve_call(_fact("faraway", path="app/tools.py")) == [("lib/far.py::faraway", FALLBACK_CONFIDENCE)]
+
+
+def test_resolver_module_receiver_gets_no_guess() -> None:
+    files = {"app/main.py": "python", "app/packing.py": "python", "app/boxes.py": "python"}
+    defs = [DefRecord("app/boxes.py", "Box", "class", None, "python"), DefRecord("app/boxes.py", "Box.pack", "method", "Box", "python")]
+    resolver = Resolver(files, defs)
+    resolver.bind_imports("app/main.py", "python", [RefFact("app/main.py", "packing", "import", None, None, None, 1)])
+
+    assert resolver.resolve_call(_fact("pack", receiver="packing")) == []
+    assert resolver.resolve_call(_fact("pack", receiver="box")) == [("app/boxes.py::Box.pack", FALLBACK_CONFIDENCE)]
