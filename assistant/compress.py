@@ -53,12 +53,23 @@ class CompressionResult:
 
 @dataclass(frozen=True)
 class _Unit:
-    """The smallest removable piece: one token, one blank line or the indentation of lines."""
+    """The smallest removable piece: a token, an inner line of one, a blank line or the indentation of lines."""
 
     type: TokenType
     tokens: frozenset[int] = frozenset()
     blank_lines: frozenset[int] = frozenset()
     dedented_lines: frozenset[int] = frozenset()
+    token_lines: frozenset[tuple[int, int]] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A unit with the chunk lines it spans; `is_whole_token` sorts after the token's inner lines."""
+
+    first_line: int
+    last_line: int
+    is_whole_token: bool
+    unit: _Unit
 
 
 def load_priorities(task: str) -> tuple[TokenType, ...]:
@@ -121,57 +132,82 @@ def compress(
     layout = Layout(text, type_tokens(text, language), language)
     units = _units_by_type(layout, frozenset(name.lower() for name in protected_identifiers), keep_lines)
     search = _Search(layout, count_tokens, target)
-    found = _fit(search, units, list(priorities), Removal(), {})
-    if found is not None:
-        removal, removed_units = found
-        rendered = layout.render(removal)
-        return CompressionResult(rendered, original_tokens, search.count_text(rendered), removed_units)
+    removed = _fit(search, units, list(priorities), [])
+    if removed is not None:
+        removed = _restore(search, removed)
+        rendered = layout.render(_merge(removed))
+        return CompressionResult(rendered, original_tokens, search.count_text(rendered), _count_by_type(removed))
 
-    every_type = _merge(unit for token_type in priorities for unit in units.get(token_type, []))
-    removed_units = {token_type.value: len(units[token_type]) for token_type in priorities if units.get(token_type)}
-    rendered, dropped = _drop_lines(layout.render(every_type), count_tokens, target, from_start=keep_lines is not None)
+    every_type = [unit for token_type in priorities for unit in units.get(token_type, [])]
+    rendered, dropped = _drop_lines(layout.render(_merge(every_type)), count_tokens, target, from_start=keep_lines is not None)
     logger.debug("removing every listed type left %s over %d tokens; dropped %d lines", language, target, dropped)
-    return CompressionResult(rendered, original_tokens, count_tokens(rendered), removed_units, dropped)
+    return CompressionResult(rendered, original_tokens, count_tokens(rendered), _count_by_type(every_type), dropped)
 
 
 def _fit(
-    search: _Search,
-    units: dict[TokenType, list[_Unit]],
-    priorities: list[TokenType],
-    removal: Removal,
-    removed_units: dict[str, int],
-) -> tuple[Removal, dict[str, int]] | None:
+    search: _Search, units: dict[TokenType, list[_Unit]], priorities: list[TokenType], removed: list[_Unit]
+) -> list[_Unit] | None:
     """Remove whole types in order until one reaches the target, then the fewest units of it.
 
-    TODO: split multi-line comments and strings into line units that keep a docstring's summary.
-    Until then a docstring larger than the gap to the target leaves the ratio far below the
-    requested one. That happened for 13% of chunk and ratio pairs on standard-library code.
-
-    When the last unit needed is so large (a long docstring) that the result undershoots the
-    target by more than RATIO_TOLERANCE, the same search also runs with that unit kept and the
-    later types removed, and the result closer to the target wins. Returns None when removing
-    every type is not enough.
+    Returns the removed units in removal order, or None when removing every type is not
+    enough. When the last unit needed is so large (a long docstring) that the result
+    undershoots the target by more than RATIO_TOLERANCE, the same search also runs with that
+    unit kept and the later types removed, and the result closer to the target wins.
     """
+    base = _merge(removed)
     for position, token_type in enumerate(priorities):
         candidates = units.get(token_type, [])
         if not candidates:
             continue
-        full = removal.plus(_merge(candidates))
+        full = base.plus(_merge(candidates))
         if search.count(full) > search.target:
-            removal = full
-            removed_units = {**removed_units, token_type.value: len(candidates)}
+            removed, base = [*removed, *candidates], full
             continue
-        chosen = search.closest_units(removal, candidates)
-        best = (removal.plus(_merge(chosen)), {**removed_units, token_type.value: len(chosen)})
-        best_tokens = search.count(best[0])
+        chosen = search.closest_units(base, candidates)
+        best = [*removed, *chosen]
+        best_tokens = search.count(base.plus(_merge(chosen)))
         if chosen and search.target - best_tokens > RATIO_TOLERANCE * search.target:
-            partial = removal.plus(_merge(chosen[:-1]))
-            units_left = {token_type.value: len(chosen) - 1} if len(chosen) > 1 else {}
-            alternative = _fit(search, units, priorities[position + 1 :], partial, {**removed_units, **units_left})
-            if alternative is not None and search.count(alternative[0]) > best_tokens:
+            alternative = _fit(search, units, priorities[position + 1 :], [*removed, *chosen[:-1]])
+            if alternative is not None and search.count(_merge(alternative)) > best_tokens:
                 return alternative
         return best
     return None
+
+
+def _restore(search: _Search, removed: list[_Unit]) -> list[_Unit]:
+    """Put removed units back while the count stays within the target, last removed first.
+
+    Removing units of one type can overshoot when all of them are large, such as whole comment
+    lines. Small units of the types removed before it (blank lines, keywords, punctuation)
+    then fill the gap. The units of the last type are skipped, because the search already
+    removed the fewest of them, and at most MAX_REFINE_TRIES units are tried.
+    """
+    tokens = search.count(_merge(removed))
+    if search.target - tokens <= RATIO_TOLERANCE * search.target:
+        return removed
+    restored: set[int] = set()
+    tries = 0
+    for position in range(len(removed) - 1, -1, -1):
+        if removed[position].type is removed[-1].type:
+            continue
+        if tries >= MAX_REFINE_TRIES:
+            break
+        tries += 1
+        trial = _merge(unit for index, unit in enumerate(removed) if index != position and index not in restored)
+        count = search.count(trial)
+        if count <= search.target:
+            restored.add(position)
+            tokens = count
+            if search.target - tokens <= max(1, REFINE_SLACK * search.target):
+                break
+    return [unit for index, unit in enumerate(removed) if index not in restored]
+
+
+def _count_by_type(units: Iterable[_Unit]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for unit in units:
+        counts[unit.type.value] = counts.get(unit.type.value, 0) + 1
+    return counts
 
 
 def strip_types(text: str, language: str, types: Iterable[TokenType]) -> str:
@@ -251,11 +287,13 @@ def _merge(units: Iterable[_Unit]) -> Removal:
     tokens: set[int] = set()
     blank_lines: set[int] = set()
     dedented_lines: set[int] = set()
+    token_lines: set[tuple[int, int]] = set()
     for unit in units:
         tokens |= unit.tokens
         blank_lines |= unit.blank_lines
         dedented_lines |= unit.dedented_lines
-    return Removal(frozenset(tokens), frozenset(blank_lines), frozenset(dedented_lines))
+        token_lines |= unit.token_lines
+    return Removal(frozenset(tokens), frozenset(blank_lines), frozenset(dedented_lines), frozenset(token_lines))
 
 
 def _units_by_type(
@@ -266,38 +304,51 @@ def _units_by_type(
     def is_kept(line: int) -> bool:
         return keep_lines is not None and keep_lines[0] <= line <= keep_lines[1]
 
-    positioned: dict[TokenType, list[tuple[int, _Unit]]] = {}
+    placed: dict[TokenType, list[_Placed]] = {}
     for index, token in enumerate(layout.tokens):
         start, end = layout.start_lines[index], layout.end_lines[index]
         if any(is_kept(line) for line in range(start, end + 1)):
             continue
         if token.type in _NAME_TYPES and token.is_word and token.text.lower() in protected:
             continue
-        positioned.setdefault(token.type, []).append((start, _Unit(token.type, tokens=frozenset({index}))))
+        units = placed.setdefault(token.type, [])
+        units.extend(
+            _Placed(start + line, start + line, False, _Unit(token.type, token_lines=frozenset({(index, line)})))
+            for line in layout.inner_lines(index)
+        )
+        units.append(_Placed(start, end, True, _Unit(token.type, tokens=frozenset({index}))))
 
-    whitespace = positioned.setdefault(TokenType.WHITESPACE, [])
+    whitespace = placed.setdefault(TokenType.WHITESPACE, [])
     for line in sorted(layout.blank_lines):
         if not is_kept(line):
-            whitespace.append((line, _Unit(TokenType.WHITESPACE, blank_lines=frozenset({line}))))
+            whitespace.append(_Placed(line, line, False, _Unit(TokenType.WHITESPACE, blank_lines=frozenset({line}))))
     indented = [line for line in layout.reduced_indents if layout.indents[line] != layout.reduced_indents[line]]
     if layout.language == "python":
         # Python needs one indentation width per block, so its indentation shrinks all at once or not at all.
         if indented and keep_lines is None:
-            whitespace.append((0, _Unit(TokenType.WHITESPACE, dedented_lines=frozenset(indented))))
+            whitespace.append(_Placed(0, 0, False, _Unit(TokenType.WHITESPACE, dedented_lines=frozenset(indented))))
     else:
         whitespace.extend(
-            (line, _Unit(TokenType.WHITESPACE, dedented_lines=frozenset({line}))) for line in indented if not is_kept(line)
+            _Placed(line, line, False, _Unit(TokenType.WHITESPACE, dedented_lines=frozenset({line})))
+            for line in indented if not is_kept(line)
         )
-    return {token_type: _in_removal_order(items, keep_lines) for token_type, items in positioned.items() if items}
+    return {token_type: _in_removal_order(items, keep_lines) for token_type, items in placed.items() if items}
 
 
-def _in_removal_order(items: list[tuple[int, _Unit]], keep_lines: tuple[int, int] | None) -> list[_Unit]:
-    """Order units farthest from the kept lines first, or last line first without kept lines."""
+def _in_removal_order(items: list[_Placed], keep_lines: tuple[int, int] | None) -> list[_Unit]:
+    """Order units farthest from the kept lines first, or last line first without kept lines.
+
+    A whole multi-line token sorts after its own inner lines, because its nearest line to the
+    kept lines, or its first line, is never farther than any of its inner lines.
+    """
     if keep_lines is None:
-        ordered = sorted(items, key=lambda item: -item[0])
+        ordered = sorted(items, key=lambda item: (-item.first_line, item.is_whole_token))
     else:
-        ordered = sorted(items, key=lambda item: -max(keep_lines[0] - item[0], item[0] - keep_lines[1]))
-    return [unit for _, unit in ordered]
+        ordered = sorted(
+            items,
+            key=lambda item: (-max(keep_lines[0] - item.last_line, item.first_line - keep_lines[1]), item.is_whole_token),
+        )
+    return [item.unit for item in ordered]
 
 
 def _drop_lines(text: str, count_tokens: Callable[[str], int], target: int, from_start: bool) -> tuple[str, int]:

@@ -1,7 +1,9 @@
-"""Rendering of a chunk with some typed tokens, blank lines and indentation removed.
+"""Rendering of a chunk with some typed tokens, blank lines, indentation and inner lines removed.
 
 Kept lines keep their order and never merge, so the line structure that Python needs survives;
-a line whose tokens were all removed disappears.
+a line whose tokens were all removed disappears. The inner lines of a multi-line comment or
+string (all but its first and last line) can be removed one by one, so a docstring can shrink
+to its summary line before it goes as a whole.
 """
 
 from __future__ import annotations
@@ -9,21 +11,27 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from assistant.token_types import TypedToken
+from assistant.token_types import TokenType, TypedToken
 
 logger = logging.getLogger(__name__)
 
+_LINE_SPLIT_TYPES = frozenset({TokenType.COMMENT, TokenType.STRING})
 _OPENING = frozenset({"(", "[", "{"})
 _CLOSING = frozenset({")", "]", "}"})
 
 
 @dataclass(frozen=True)
 class Removal:
-    """The parts left out when rendering: token indices, 0-based blank lines and lines to dedent."""
+    """The parts left out when rendering.
+
+    `tokens` are token indices; `blank_lines` and `dedented_lines` are 0-based chunk lines;
+    `token_lines` are (token index, 0-based line within the token) pairs of inner lines.
+    """
 
     tokens: frozenset[int] = frozenset()
     blank_lines: frozenset[int] = frozenset()
     dedented_lines: frozenset[int] = frozenset()
+    token_lines: frozenset[tuple[int, int]] = frozenset()
 
     def plus(self, other: Removal) -> Removal:
         """Return the union of two removals."""
@@ -31,6 +39,7 @@ class Removal:
             self.tokens | other.tokens,
             self.blank_lines | other.blank_lines,
             self.dedented_lines | other.dedented_lines,
+            self.token_lines | other.token_lines,
         )
 
 
@@ -71,8 +80,25 @@ class Layout:
                 high = middle - 1
         return low
 
+    def inner_lines(self, index: int) -> range:
+        """Return the removable inner lines of token `index`, 0-based within the token.
+
+        Only comments and strings have them. A string with a `{` keeps all its lines, because
+        cutting an f-string's or template literal's interpolation in two would break the code.
+        """
+        token = self.tokens[index]
+        line_count = self.end_lines[index] - self.start_lines[index] + 1
+        if line_count < 3 or token.type not in _LINE_SPLIT_TYPES:
+            return range(0)
+        if token.type is TokenType.STRING and "{" in token.text:
+            return range(0)
+        return range(1, line_count - 1)
+
     def render(self, removal: Removal) -> str:
         """Return the source with `removal` applied."""
+        trimmed: dict[int, set[int]] = {}
+        for index, line in removal.token_lines:
+            trimmed.setdefault(index, set()).add(line)
         parts: list[bytes] = []
         previous: int | None = None
         for index, token in enumerate(self.tokens):
@@ -83,11 +109,21 @@ class Layout:
                 parts.append(self._leading(index, removal))
             else:
                 parts.append(self._gap(previous, index, removal))
-            parts.append(token.replacement.encode("utf-8") if is_removed else self.source[token.start_byte : token.end_byte])
+            if is_removed:
+                parts.append(token.replacement.encode("utf-8"))
+            else:
+                parts.append(self._token_bytes(index, trimmed.get(index)))
             previous = index
         if previous is not None and self.source.endswith(b"\n"):
             parts.append(b"\n")
         return b"".join(parts).decode("utf-8", errors="replace")
+
+    def _token_bytes(self, index: int, removed_lines: set[int] | None) -> bytes:
+        text = self.source[self.tokens[index].start_byte : self.tokens[index].end_byte]
+        if not removed_lines:
+            return text
+        lines = text.split(b"\n")
+        return b"\n".join(line for number, line in enumerate(lines) if number not in removed_lines)
 
     def _leading(self, index: int, removal: Removal) -> bytes:
         line = self.start_lines[index]

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import email.feedparser
+import itertools
 import json
+import json.decoder
+import json.encoder
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from assistant.compress import compress, load_priorities, mentioned_identifiers, strip_types
+from assistant.compress import (
+    compress,
+    load_priorities,
+    mentioned_identifiers,
+    strip_types,
+)
 from assistant.config import ModelSettings
 from assistant.context import CompressionPlan, pack_context
 from assistant.model import LlamaGenerator, load_generator
 from assistant.retrieval import Hit, RetrievedChunk
 from assistant.token_types import TokenType, type_tokens
+from indexer.chunks import chunk_file
 from indexer.types import Chunk
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -73,7 +83,7 @@ def test_type_tokens_fixture_covers_all_code(language: str) -> None:
     for token in tokens:
         uncovered[token.start_byte : token.end_byte] = b" " * (token.end_byte - token.start_byte)
     assert bytes(uncovered).strip() == b""
-    assert all(left.end_byte <= right.start_byte for left, right in zip(tokens, tokens[1:]))
+    assert all(left.end_byte <= right.start_byte for left, right in itertools.pairwise(tokens))
 
 
 def test_type_tokens_python_docstring_alone_gets_ellipsis() -> None:
@@ -221,3 +231,72 @@ def test_compress_large_first_unit_kept_for_accuracy(gemma: LlamaGenerator) -> N
     assert '"""' in result.text
     assert result.ratio <= 0.85
     assert abs(result.ratio - 0.85) <= 0.05 * 0.85
+
+
+def test_compress_docstring_shrinks_to_summary_first(gemma: LlamaGenerator) -> None:
+    details = "".join(f"    Detail line {number}.\n" for number in range(30))
+    text = f'def evict(cache, limit):\n    """Drop the oldest entries.\n\n{details}    """\n    return cache.pop(limit)\n'
+
+    result = compress(text, "python", gemma.count_tokens, [TokenType.COMMENT], ratio=0.6)
+
+    assert '"""Drop the oldest entries.' in result.text
+    assert "Detail line 0" in result.text
+    assert "Detail line 29" not in result.text
+    ast.parse(result.text)
+    assert abs(result.ratio - 0.6) <= 0.05 * 0.6
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("javascript", "/**\n{lines} */\nfunction total(items) {{\n  return items.length;\n}}\n"),
+    ("java", "class Totals {{\n  /**\n{lines}   */\n  int total(int[] items) {{\n    return items.length;\n  }}\n}}\n"),
+    ("go", "package totals\n\n/*\n{lines}*/\nfunc Total(items []int) int {{\n\treturn len(items)\n}}\n"),
+])
+def test_compress_block_comment_inner_lines_removed(gemma: LlamaGenerator, language: str, text: str) -> None:
+    lines = "".join(f" * Note {number}.\n" for number in range(30))
+    source = text.format(lines=lines)
+
+    result = compress(source, language, gemma.count_tokens, [TokenType.COMMENT], ratio=0.7)
+
+    assert "/*" in result.text
+    assert "*/" in result.text
+    assert "Note 0." in result.text
+    assert "Note 29." not in result.text
+    assert abs(result.ratio - 0.7) <= 0.05 * 0.7
+
+
+@pytest.mark.parametrize("ratio", [0.3, 0.5])
+def test_compress_large_units_gap_filled_by_earlier_types(gemma: LlamaGenerator, ratio: float) -> None:
+    header = "".join(
+        f"// Line {number} of the licence header, which says nothing about the code.\n" if number % 4 else "//\n"
+        for number in range(10)
+    )
+    imports = "".join(f'\t"{name}"\n' for name in ("fmt", "log", "net", "os", "path/filepath", "syscall"))
+    text = f"{header}\npackage main\n\nimport (\n{imports})\n"
+    priorities = [TokenType.WHITESPACE, TokenType.KEYWORD, TokenType.STRING, TokenType.SYMBOL, TokenType.COMMENT]
+
+    result = compress(text, "go", gemma.count_tokens, priorities, ratio=ratio)
+
+    assert result.ratio <= ratio
+    assert abs(result.ratio - ratio) <= 0.05 * ratio
+
+
+def _stdlib_chunks(min_tokens: int, count_tokens: Callable[[str], int]) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for module in (json.decoder, json.encoder, email.feedparser):
+        path = Path(str(module.__file__))
+        found, _ = chunk_file(path.name, "python", path.read_bytes(), max_chunk_lines=120)
+        chunks.extend(chunk for chunk in found if count_tokens(chunk.text) >= min_tokens)
+    return chunks
+
+
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_compress_stdlib_chunks_ratio_within_five_percent(gemma: LlamaGenerator, ratio: float) -> None:
+    chunks = _stdlib_chunks(100, gemma.count_tokens)
+
+    misses = []
+    for chunk in chunks:
+        result = compress(chunk.text, "python", gemma.count_tokens, load_priorities("ask"), ratio=ratio)
+        if result.ratio > ratio or abs(result.ratio - ratio) > 0.05 * ratio:
+            misses.append(f"{chunk.path}:{chunk.start_line} {result.original_tokens} -> {result.tokens}")
+    assert len(chunks) >= 20
+    assert misses == []
