@@ -54,6 +54,8 @@ LONE_NODE_WEIGHT = 0.6
 """Priority of a start node's own chunk, times its scaled retrieval score, against path
 reliabilities. 0.6 scored best of 0.3, 0.6 and 1.0 on the PathRAG dev set, because it lets a
 path between the two best hits (reliability up to 0.8) go before the weaker hits' own chunks."""
+NEIGHBOR_CANDIDATES = 200
+"""Open-ended paths scored for the neighbor block; far more than fit in its budget."""
 FILE_NODE_CHUNKS = 0
 """Module chunks shown for a file node on a path; 0 because a module's top-level code (imports,
 constants) took budget from definitions without raising recall on the dev set."""
@@ -132,17 +134,30 @@ class PathRetriever:
         starts, retrieved = self.start_nodes(query)
         settings = self._settings
         resources = start_resources(retrieved)
-        paths = find_paths(
-            self.graph(), starts, settings.alpha, settings.threshold, settings.max_paths, resources, settings.open_paths
-        )
+        paths = find_paths(self.graph(), starts, settings.alpha, settings.threshold, settings.max_paths, resources)
         return PathSearch(starts, retrieved, resources, paths)
 
     def build_context(self, query: str, budget_tokens: int, count_tokens: Callable[[str], int]) -> PathContext:
         """Retrieve start nodes, find and prune paths, and pack them into `budget_tokens`."""
-        found = self.search(query)
+        return self.pack(self.search(query), budget_tokens, count_tokens)
+
+    def pack(
+        self, found: PathSearch, budget_tokens: int, count_tokens: Callable[[str], int], lone_node_weight: float = LONE_NODE_WEIGHT
+    ) -> PathContext:
+        """Pack the paths and start nodes of a search, then neighbors in `neighbor_tokens` plus what is left."""
+        settings = self._settings
         code = self.node_code({node for path in found.paths for node in path.nodes}, found.retrieved)
-        priority = {node: LONE_NODE_WEIGHT * resource for node, resource in found.resources.items()}
-        return pack_paths(found.paths, found.starts, found.retrieved, code, budget_tokens, count_tokens, priority)
+        priority = {node: lone_node_weight * resource for node, resource in found.resources.items()}
+        reserved = min(settings.neighbor_tokens, budget_tokens)
+        packed = pack_paths(found.paths, found.starts, found.retrieved, code, budget_tokens - reserved, count_tokens, priority)
+        if settings.neighbor_tokens <= 0:
+            return packed
+
+        neighbors = find_paths(
+            self.graph(), found.starts, settings.alpha, settings.threshold, NEIGHBOR_CANDIDATES, found.resources, open_ends=True
+        )
+        ends = [path for path in neighbors if path.nodes[-1] not in found.retrieved]
+        return add_neighbors(packed, ends, GraphLookup(self._store), budget_tokens, count_tokens)
 
     def node_code(self, nodes: set[str], retrieved: dict[str, RetrievedChunk]) -> dict[str, list[RetrievedChunk]]:
         """Return the chunks of each node, scored with the node's retrieval score (0 when not retrieved).
@@ -216,6 +231,52 @@ def _is_contained_in_path(node: str, path: ScoredPath) -> bool:
 def _display(node: str) -> str:
     file_path, separator, name = node.partition("::")
     return name if separator else file_path
+
+
+def add_neighbors(
+    packed: PathContext,
+    neighbors: Sequence[ScoredPath],
+    lookup: GraphLookup,
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> PathContext:
+    """Add the compact definition at the end of each neighbor path whose file the context lacks.
+
+    Neighbors are the definitions that packed code calls, inherits from or is called by, in
+    other files. They rank below every other block, so they go first in the prompt, and they
+    get what is left of `budget_tokens`.
+    """
+    files = {item.chunk.path for item in packed.context.used}
+    total = packed.context.tokens
+    blocks: list[str] = []
+    infos: list[ContextPath] = []
+    items: list[RetrievedChunk] = []
+    for path in neighbors:
+        end = path.nodes[-1]
+        if end.partition("::")[0] in files:
+            continue
+        item = compact_node(lookup, end)
+        if item is None:
+            continue
+        # Only the relation that reaches the neighbor: the whole path often costs more tokens
+        # than the compact definition itself.
+        description = _clause(path.hops[-1]) + "."
+        block = f"# Path: {description}\n{render_chunk(item)}"
+        cost = count_tokens(block)
+        if total + cost > budget_tokens:
+            continue
+        total += cost
+        files.add(item.chunk.path)
+        blocks.append(block)
+        infos.append(ContextPath(description, path.reliability, cost))
+        items.append(item)
+
+    if not blocks:
+        return packed
+    text = "\n".join([*reversed(blocks), packed.context.text])
+    context = Context(text=text, used=[*packed.context.used, *items], tokens=total)
+    logger.debug("added %d neighbor definitions from other files", len(blocks))
+    return PathContext(context=context, paths=[*reversed(infos), *packed.paths])
 
 
 def pack_paths(

@@ -103,9 +103,11 @@ def find_paths(
     `start_resources` replaces the resource 1 of each start node, for example with its
     retrieval score scaled to the best one, so paths between better hits rank higher.
 
-    With `open_ends`, a path may also end at a node that is not a start node, so the code a
-    retrieved definition calls or inherits from can enter the context. The reference method
-    keeps only paths between retrieved nodes.
+    With `open_ends`, a path between definitions may also end at a definition that is not a
+    start node, so the code a retrieved definition calls or inherits from can enter the
+    context. Such a path never passes through a file node, which would link every definition
+    of a file, or every file it imports, to each other. The reference method keeps only paths
+    between retrieved nodes.
     """
     if not 0 < alpha <= 1 or not 0 <= threshold < 1 or max_paths < 0:
         raise ValueError(
@@ -151,7 +153,12 @@ def _paths_from(
             if hop.end in targets:
                 found.append(ScoredPath(path_hops, path_resources))
                 continue
-            if open_ends and arrived >= threshold:
+            if open_ends and arrived >= threshold and all(_is_definition(item.end) for item in path_hops) and _is_definition(start):
                 found.append(ScoredPath(path_hops, path_resources))
             stack.append((hop.end, arrived, path_hops, path_resources))
     return found
+
+
+def _is_definition(key: str) -> bool:
+    """Tell a definition node ("path::Name") from a file node (its path)."""
+    return "::" in key

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from assistant.path_context import describe_path, pack_paths, shared_graph
+from assistant.path_context import (
+    add_neighbors,
+    describe_path,
+    pack_paths,
+    shared_graph,
+)
 from assistant.pathrag import PathGraph, ScoredPath, find_paths
 from assistant.retrieval import Hit, RetrievedChunk
-from indexer.graph import update_graph
+from indexer.chunks import chunk_file
+from indexer.graph import store_file_facts, update_graph
+from indexer.graph_lookup import GraphLookup
 from indexer.graph_resolve import Edge
-from indexer.store import IndexStore
+from indexer.store import MODEL_ID_KEY, FileRecord, IndexStore
 from indexer.types import Chunk
 
 
@@ -172,3 +180,48 @@ def test_shared_graph_reloads_after_graph_update(tmp_path: Path) -> None:
     update_graph(store, [], [], full=True)
     assert shared_graph(store) is not first
     store.close()
+
+
+def test_find_paths_open_ends_skip_file_nodes() -> None:
+    # a has two edges of confidence 1, so each carries 0.8 * 1/2 = 0.4.
+    edges = [
+        _edge("f.py::a", "g.py::b"),
+        _edge("f.py", "f.py::a", edge_type="contains"),
+        _edge("f.py", "f.py::c", edge_type="contains"),
+    ]
+
+    paths = find_paths(PathGraph(edges), ["f.py::a"], alpha=0.8, threshold=0.0, max_paths=15, open_ends=True)
+
+    assert _summary(paths) == [(("f.py::a", "g.py::b"), 0.4)]
+    assert find_paths(PathGraph(edges), ["f.py::a"], alpha=0.8, threshold=0.0, max_paths=15) == []
+
+
+SHOP_DIR = Path(__file__).resolve().parent.parent / "data" / "graph" / "python" / "shop"
+
+
+def test_add_neighbors_adds_one_compact_definition_per_new_file(tmp_path: Path) -> None:
+    store = IndexStore.open(tmp_path / "index", create=True)
+    store.set_meta(MODEL_ID_KEY, "test")
+    paths = ["shop/__init__.py", "shop/models.py", "shop/service.py"]
+    with store.transaction():
+        for path in paths:
+            source = (SHOP_DIR.parent / path).read_bytes()
+            chunks, symbols = chunk_file(path, "python", source, 120)
+            store.replace_file(FileRecord(path, "x", 0, len(source), "python"), chunks, symbols, np.zeros((len(chunks), 1), dtype=np.float32))
+            store_file_facts(store, path, source, symbols)
+    update_graph(store, paths, [])
+    checkout = next(chunk for chunk in store.chunks(range(1, 100)).values() if chunk.symbol == "checkout")
+    start = RetrievedChunk(Hit(1, 1.0), checkout)
+    packed = pack_paths([], ["shop/service.py::checkout"], {"shop/service.py::checkout": start}, {}, 1000, _words)
+    neighbors = find_paths(shared_graph(store), ["shop/service.py::checkout"], 0.8, 0.0, 50, open_ends=True)
+
+    grown = add_neighbors(packed, neighbors, GraphLookup(store), 1000, _words)
+    unchanged = add_neighbors(packed, neighbors, GraphLookup(store), packed.context.tokens + 3, _words)
+    store.close()
+
+    added = grown.context.used[1:]
+    assert [item.chunk.path for item in added] == ["shop/models.py"]
+    assert grown.context.text.startswith("# Path: `checkout` ")
+    assert grown.context.tokens <= 1000
+    assert len(grown.paths) == 1
+    assert unchanged == packed
