@@ -24,7 +24,7 @@ from indexer.chunks import CLASS_KINDS, chunk_file
 from indexer.graph_facts import reference_facts
 from indexer.graph_lookup import MAX_BASE_DEPTH, GraphLookup
 from indexer.graph_modules import ImportTarget
-from indexer.graph_outline import compact_definition
+from indexer.graph_outline import SHORT_BODY_LINES, compact_definition
 from indexer.graph_resolve import (
     CALLS,
     CONTAINS,
@@ -364,8 +364,9 @@ def _item(
         text, chunk_id, symbol_type = definition.text, definition.chunk_id, definition.symbol_type
         start_line, end_line, language = definition.start_line, definition.end_line, definition.language
 
-    elide_line = document.cursor_line - start_line if chunk_id == DOCUMENT_CHUNK_ID else None
-    compact = compact_definition(text, language, elide_line=elide_line)
+    # The prompt has the code around the cursor, so the class around it lists only its members.
+    is_cursor_class = path == document.path and document.enclosing_class is not None and name == document.enclosing_class.name
+    compact = compact_definition(text, language, max_body_lines=0 if is_cursor_class else SHORT_BODY_LINES)
     if candidate.relation is not None:
         compact = f"{comment_prefix} {candidate.relation}\n{compact}"
     chunk_type = "class" if symbol_type in CLASS_KINDS else symbol_type

@@ -19,15 +19,12 @@ and gets its closing quotes back."""
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]*")
 
 
-def compact_definition(
-    text: str, language: str, max_body_lines: int = SHORT_BODY_LINES, elide_line: int | None = None
-) -> str:
+def compact_definition(text: str, language: str, max_body_lines: int = SHORT_BODY_LINES) -> str:
     """Return `text` dedented, with each outermost function body longer than `max_body_lines` elided.
 
     A Python body keeps its docstring (its first paragraph, at most `MAX_DOC_LINES` lines) and
     becomes `...`; other languages get `{ ... }`. Class bodies are never elided, only the
-    methods in them. A body that contains line `elide_line` of `text` (0-based) is elided
-    whatever its length, for a method the cursor is in, whose text the prompt already has.
+    methods in them, so `max_body_lines=0` leaves a class's fields and method signatures.
     """
     source = _dedent(text).encode("utf-8")
     matches = parse.query_captures(parse.parse(source, language), "outline")
@@ -48,10 +45,7 @@ def compact_definition(
     edits: list[tuple[int, int, bytes]] = []
     covered_end = -1
     for (start, end), doc_span in sorted(docs_by_body.items()):
-        first_line = source.count(b"\n", 0, start)
-        last_line = first_line + source.count(b"\n", start, end)
-        is_short = last_line - first_line + 1 <= max_body_lines
-        if start < covered_end or (is_short and not first_line <= (elide_line if elide_line is not None else -1) <= last_line):
+        if start < covered_end or source.count(b"\n", start, end) + 1 <= max_body_lines:
             continue
         edits.append((start, end, _elision(source, start, doc_span, language)))
         covered_end = end

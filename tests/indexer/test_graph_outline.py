@@ -46,13 +46,12 @@ def test_compact_python_class_elides_methods_not_fields() -> None:
     assert parses_cleanly(compact, "python")
 
 
-def test_compact_python_elide_line_elides_short_body() -> None:
+def test_compact_python_zero_body_lines_keeps_signatures() -> None:
     text = "class Desk:\n    def lend(self):\n        return 1\n\n    def keep(self):\n        return 2\n"
 
-    compact = compact_definition(text, "python", elide_line=5)
+    compact = compact_definition(text, "python", max_body_lines=0)
 
-    assert "return 1" in compact
-    assert "return 2" not in compact
+    assert compact == "class Desk:\n    def lend(self):\n        ...\n\n    def keep(self):\n        ..."
     assert parses_cleanly(compact, "python")
 
 
