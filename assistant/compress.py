@@ -31,6 +31,10 @@ MAX_REFINE_TRIES = 32
 # Undershooting the target by more than this share makes the search try keeping the last large unit.
 RATIO_TOLERANCE = 0.03
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A comment or string line is kept for a question only when it shares at least this many words with it.
+MIN_SHARED_WORDS = 2
+_DISTINCTIVE_NAME = re.compile(r"_|[0-9]|[a-z][A-Z]")
+_PROSE_WORD = re.compile(r"[A-Za-z]{3,}")
 # The types that can name something; only these are protected by a mention.
 _NAME_TYPES = frozenset({TokenType.IDENTIFIER, TokenType.INVOCATION, TokenType.SIGNATURE})
 
@@ -111,6 +115,7 @@ def compress(
     budget_tokens: int | None = None,
     protected_identifiers: Iterable[str] = (),
     keep_lines: tuple[int, int] | None = None,
+    protect_mentioning_lines: bool = False,
 ) -> CompressionResult:
     """Compress `text` to `ratio` of its tokens or to `budget_tokens`, whichever is given.
 
@@ -119,7 +124,9 @@ def compress(
     the end) that reach the target. When removing every listed type is not enough, whole
     lines are dropped from the end (from the start when `keep_lines` is set). `keep_lines` is
     a 0-based, inclusive line range that stays untouched; `protected_identifiers` are
-    compared case-insensitively.
+    compared case-insensitively. With `protect_mentioning_lines`, the lines that mention them
+    stay whole as well (see `_mentioning_lines`). It is off by default because it changed the
+    top-token share of bench/bench_compression.py's ask cases by less than one point.
 
     Raises:
         ValueError: neither or both of `ratio` and `budget_tokens` are given, or one is out of range.
@@ -130,7 +137,9 @@ def compress(
         return CompressionResult(text, original_tokens, original_tokens)
 
     layout = Layout(text, type_tokens(text, language), language)
-    units = _units_by_type(layout, frozenset(name.lower() for name in protected_identifiers), keep_lines)
+    protected = frozenset(name.lower() for name in protected_identifiers)
+    held_lines = _mentioning_lines(layout, protected) if protect_mentioning_lines and protected else frozenset()
+    units = _units_by_type(layout, protected, keep_lines, held_lines)
     search = _Search(layout, count_tokens, target)
     removed = _fit(search, units, list(priorities), [])
     if removed is not None:
@@ -296,10 +305,37 @@ def _merge(units: Iterable[_Unit]) -> Removal:
     return Removal(frozenset(tokens), frozenset(blank_lines), frozenset(dedented_lines), frozenset(token_lines))
 
 
+def _mentioning_lines(layout: Layout, protected: frozenset[str]) -> frozenset[int]:
+    """Find the lines that the protected words point at, so that they can stay whole.
+
+    A line that contains a distinctive protected name stays with its defaults and operators. A
+    distinctive name has an inner underscore, a digit or a lower-to-upper case change, such as
+    `guess_type` or `NetrcParseError`. A line of a comment or string stays when at least two of
+    its words of three or more letters, and at least half of them, are protected, such as a
+    docstring summary that a question quotes.
+    """
+    lines: set[int] = set()
+    for index, token in enumerate(layout.tokens):
+        start = layout.start_lines[index]
+        if token.type in _NAME_TYPES and token.is_word and token.text.lower() in protected:
+            if _DISTINCTIVE_NAME.search(token.text.strip("_")):
+                lines.update(range(start, layout.end_lines[index] + 1))
+        elif token.type in (TokenType.COMMENT, TokenType.STRING):
+            for offset, line_text in enumerate(token.text.split("\n")):
+                words = [word.lower() for word in _PROSE_WORD.findall(line_text)]
+                shared = sum(1 for word in words if word in protected)
+                if shared >= MIN_SHARED_WORDS and 2 * shared >= len(words):
+                    lines.add(start + offset)
+    return frozenset(lines)
+
+
 def _units_by_type(
-    layout: Layout, protected: frozenset[str], keep_lines: tuple[int, int] | None
+    layout: Layout,
+    protected: frozenset[str],
+    keep_lines: tuple[int, int] | None,
+    held_lines: frozenset[int] = frozenset(),
 ) -> dict[TokenType, list[_Unit]]:
-    """Collect the removable units of each type, in removal order."""
+    """Collect the removable units of each type, in removal order; tokens on `held_lines` stay."""
 
     def is_kept(line: int) -> bool:
         return keep_lines is not None and keep_lines[0] <= line <= keep_lines[1]
@@ -314,9 +350,10 @@ def _units_by_type(
         units = placed.setdefault(token.type, [])
         units.extend(
             _Placed(start + line, start + line, False, _Unit(token.type, token_lines=frozenset({(index, line)})))
-            for line in layout.inner_lines(index)
+            for line in layout.inner_lines(index) if start + line not in held_lines
         )
-        units.append(_Placed(start, end, True, _Unit(token.type, tokens=frozenset({index}))))
+        if not any(line in held_lines for line in range(start, end + 1)):
+            units.append(_Placed(start, end, True, _Unit(token.type, tokens=frozenset({index}))))
 
     whitespace = placed.setdefault(TokenType.WHITESPACE, [])
     for line in sorted(layout.blank_lines):

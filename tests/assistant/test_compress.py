@@ -300,3 +300,27 @@ def test_compress_stdlib_chunks_ratio_within_five_percent(gemma: LlamaGenerator,
             misses.append(f"{chunk.path}:{chunk.start_line} {result.original_tokens} -> {result.tokens}")
     assert len(chunks) >= 20
     assert misses == []
+
+
+def test_compress_mentioning_lines_kept_whole(gemma: LlamaGenerator) -> None:
+    text = (
+        "def lookup(table, key, default=None):\n"
+        '    """Find a value in the table.\n\n'
+        "    Walks every bucket of the table in order and compares keys.\n"
+        "    Falls back to the parent table when a key is missing.\n"
+        '    """\n'
+        "    bucket = table.buckets[hash(key) % len(table.buckets)]\n"
+        "    found = bucket.find_entry(key, strict=True)\n"
+        "    return found.value if found is not None else default\n"
+    )
+    protected = mentioned_identifiers("Where does `find_entry` run? It falls back to the parent table when missing.")
+
+    result = compress(text, "python", gemma.count_tokens, load_priorities("ask"), ratio=0.5,
+                      protected_identifiers=protected, protect_mentioning_lines=True)
+    without = compress(text, "python", gemma.count_tokens, load_priorities("ask"), ratio=0.5,
+                       protected_identifiers=protected)
+
+    assert "found = bucket.find_entry(key, strict=True)" in result.text
+    assert "Falls back to the parent table when a key is missing." in result.text
+    assert "found = bucket.find_entry(key, strict=True)" not in without.text
+    assert result.ratio <= 0.5
