@@ -156,6 +156,7 @@ class LlamaGenerator:
         self._lock = threading.Lock()
         self._vocabulary_index: VocabularyIndex | None = None
         self._chunk_store: ChunkKvStore | None = None
+        self._is_store_too_small = False
         self._settings = settings
         self._model = _load_model(path, settings)
         options = ContextOptions(settings.n_ctx, n_threads, settings.kv_cache_type, settings.cache_slots + 1)
@@ -223,6 +224,7 @@ class LlamaGenerator:
         """Use `store` for the KV caches of retrieved chunks (None turns restoring off)."""
         with self._lock:
             self._chunk_store = store
+            self._is_store_too_small = False
 
     def chunk_cache_key(self, text: str) -> str:
         """Return the chunk KV store key of a chunk part with `text`, for this model and KV type."""
@@ -342,7 +344,7 @@ class LlamaGenerator:
             return [(int(token_id), None) for token_id in prompt], []
         units: list[Unit] = [(token_id, None) for token_id in self.tokenize("", add_bos=True)]
         runs: list[_ChunkRun] = []
-        is_restorable = self._chunk_store is not None and self._context.can_shift
+        is_restorable = self._chunk_store is not None and self._context.can_shift and not self._is_store_too_small
         last_index = len(prompt.parts) - 1
         for index, part in enumerate(prompt.parts):
             tokens = self.tokenize(part.text)
@@ -425,7 +427,7 @@ class LlamaGenerator:
         started = time.perf_counter()
         plan = plan_reuse(slot.units, units, self._settings.reuse_min_tokens, self._context.can_shift)
         self._apply_reuse(slot, units, plan)
-        restored = restored_chunks = built = 0
+        restored = restored_chunks = built = entry_bytes = 0
         run_by_start = {run.start: run for run in runs}
         position = plan.kept
         while position < len(units):
@@ -433,7 +435,9 @@ class LlamaGenerator:
                 return False
             run = run_by_start.get(position)
             if run is not None and self._chunk_store is not None:
-                built += self._restore_chunk(slot, run, self._chunk_store)
+                is_built, size_bytes = self._restore_chunk(slot, run, self._chunk_store)
+                built += is_built
+                entry_bytes += size_bytes
                 restored += len(run.tokens)
                 restored_chunks += 1
                 position += len(run.tokens)
@@ -442,6 +446,13 @@ class LlamaGenerator:
             end = min(_plain_run_end(units, position, run_by_start), position + BATCH_TOKENS)
             self._evaluate(slot, units[position:end], wants_logits=end == len(units))
             position = end
+        if self._chunk_store is not None and entry_bytes > self._chunk_store.size_limit_bytes:
+            self._is_store_too_small = True
+            logger.warning(
+                "the chunk KV caches of one prompt take %d MiB, more than the store's cap of %d MiB, so they "
+                "evict each other; retrieved chunks are evaluated in full from now on. Raise turbo.cache_size_mb",
+                entry_bytes >> 20, self._chunk_store.size_limit_bytes >> 20,
+            )
         self.last_prefill = PrefillStats(
             prompt_tokens=len(units), reused_tokens=plan.kept, restored_tokens=restored,
             evaluated_tokens=len(units) - plan.kept - restored, restored_chunks=restored_chunks,
@@ -473,8 +484,11 @@ class LlamaGenerator:
         )
         slot.units.extend(units)
 
-    def _restore_chunk(self, slot: Slot, run: _ChunkRun, store: ChunkKvStore) -> int:
-        """Append a chunk's stored KV cells to `slot`; returns 1 when the entry had to be built."""
+    def _restore_chunk(self, slot: Slot, run: _ChunkRun, store: ChunkKvStore) -> tuple[int, int]:
+        """Append a chunk's stored KV cells to `slot`.
+
+        Returns 1 when the entry had to be built (else 0), and the entry's size in bytes.
+        """
         context = self._context
         context.remove(SCRATCH_SEQUENCE, 0, -1)
         has_bos = self.bos_id is not None
@@ -486,8 +500,10 @@ class LlamaGenerator:
             store.discard(run.key)
             data = None
         if data is None:
-            self._build_chunk(run, store, slot)
+            size_bytes = self._build_chunk(run, store, slot)
             is_built = 1
+        else:
+            size_bytes = len(data)
         start = len(slot.units)
         if has_bos:
             # The chunk attended to its own BOS; the prompt's BOS takes its place as attention sink.
@@ -498,7 +514,7 @@ class LlamaGenerator:
         context.copy_sequence(SCRATCH_SEQUENCE, slot.sequence)
         context.remove(SCRATCH_SEQUENCE, 0, -1)
         slot.units.extend((token_id, run.key) for token_id in run.tokens)
-        return is_built
+        return is_built, size_bytes
 
     def _load_scratch(self, slot: Slot, data: bytes, expected_cells: int) -> bool:
         is_restored = self._with_room(
@@ -509,8 +525,8 @@ class LlamaGenerator:
         self._context.remove(SCRATCH_SEQUENCE, 0, -1)
         return False
 
-    def _build_chunk(self, run: _ChunkRun, store: ChunkKvStore, slot: Slot | None = None) -> None:
-        """Evaluate a chunk alone after BOS in the scratch sequence and store its KV cells there."""
+    def _build_chunk(self, run: _ChunkRun, store: ChunkKvStore, slot: Slot | None = None) -> int:
+        """Evaluate a chunk alone after BOS in the scratch sequence, store its KV cells and return their size."""
         context = self._context
         context.remove(SCRATCH_SEQUENCE, 0, -1)
         tokens = ([self._model.bos_id] if self.bos_id is not None else []) + run.tokens
@@ -522,6 +538,7 @@ class LlamaGenerator:
             "built chunk KV entry %s for %s: %d tokens, %d bytes in %.3fs", run.key[:12], run.source_path,
             len(tokens), len(data), time.perf_counter() - started,
         )
+        return len(data)
 
     def _with_room(self, slot: Slot | None, action: Callable[[], Any], cells: int) -> Any:
         """Run an action that fills `cells` KV cells, first dropping least recently used other slots.

@@ -100,7 +100,7 @@ class Assistant:
         if not generator.can_restore_chunks:
             return
         if self._chunk_kv_store is None:
-            self._chunk_kv_store = open_kv_store(self.index_dir, self.settings.turbo.cache_size_mb << 20)
+            self._chunk_kv_store = open_kv_store(self.index_dir, self.settings.turbo.cache_size_mb)
         generator.attach_chunk_store(self._chunk_kv_store)
 
     def embedder(self) -> Embedder:
@@ -153,24 +153,37 @@ class Assistant:
                     "whose cached positions can shift (see the log of `ragcoder -v index`)"
                 )
             files = sorted(self._store.files())
-            limit_bytes = int(self.settings.turbo.cache_size_mb * (1 << 20) * PRECOMPUTE_CAP_SHARE)
+            limit_bytes = int(kv_store.size_limit_bytes * PRECOMPUTE_CAP_SHARE)
             built = seen = 0
+            bytes_per_token = 0.0
             for number, path in enumerate(files):
                 if progress is not None:
                     progress(number, len(files), path)
-                if kv_store.size_bytes() >= limit_bytes:
-                    logger.info("chunk KV store is near its cap of %d MiB; stopped precomputing", self.settings.turbo.cache_size_mb)
-                    break
                 chunks = self._store.chunks(self._store.file_chunk_ids(path))
-                parts = [
-                    PromptPart(render_chunk(RetrievedChunk(Hit(chunk_id, 0.0), chunk)) + CHUNK_SEPARATOR, source_path=path)
-                    for chunk_id, chunk in sorted(chunks.items())
-                ]
-                built += generator.precompute_chunks(parts)
-                seen += len(parts)
-            if progress is not None:
-                progress(len(files), len(files), "done")
-            return built, seen
+                for chunk_id, chunk in sorted(chunks.items()):
+                    part = PromptPart(
+                        render_chunk(RetrievedChunk(Hit(chunk_id, 0.0), chunk)) + CHUNK_SEPARATOR, source_path=path
+                    )
+                    tokens = generator.count_tokens(part.text)
+                    # Checked per chunk with the size per token seen so far, so a build never
+                    # pushes the store over its cap and evicts entries built before it.
+                    before = kv_store.size_bytes()
+                    if before + bytes_per_token * tokens > limit_bytes:
+                        logger.info("chunk KV store is near its cap of %d MiB; stopped precomputing", self.settings.turbo.cache_size_mb)
+                        return self._precomputed(progress, files, built, seen)
+                    if generator.precompute_chunks([part]):
+                        built += 1
+                        bytes_per_token = max(bytes_per_token, (kv_store.size_bytes() - before) / max(tokens, 1))
+                    seen += 1
+            return self._precomputed(progress, files, built, seen)
+
+    @staticmethod
+    def _precomputed(
+        progress: ProgressCallback | None, files: list[str], built: int, seen: int
+    ) -> tuple[int, int]:
+        if progress is not None:
+            progress(len(files), len(files), "done")
+        return built, seen
 
     def prepare_ask(self, question: str) -> AskPrompt:
         """Retrieve and pack the context for `question`, flat or along code-graph paths

@@ -92,7 +92,7 @@ def measure_model(model: DefaultModel, counts: list[int], repeats: int, kv_type:
     settings = ModelSettings(default=model, n_ctx=8192, cache_slots=2, kv_cache_type=kv_type, n_threads=threads)
     store_dir = Path(tempfile.mkdtemp(prefix="ragcoder-kv-"))
     with load_generator(settings) as generator:
-        store = open_kv_store(store_dir, 8 << 30)
+        store = open_kv_store(store_dir, 8192)
         generator.attach_chunk_store(store)
         chunks = stdlib_chunks(generator, max(counts))
         chunk_tokens = sum(generator.count_tokens(part.text) for part in chunks)

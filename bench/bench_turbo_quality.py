@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = ModelSettings(default=DefaultModel(args.model), n_ctx=4096, cache_slots=2, n_threads=args.threads)
     with tempfile.TemporaryDirectory(prefix="ragcoder-kv-") as store_dir, load_generator(settings) as generator:
-        store = open_kv_store(Path(store_dir), 8 << 30)
+        store = open_kv_store(Path(store_dir), 8192)
         generator.attach_chunk_store(store)
         print(f"model {args.model}, {args.threads} threads, {os.cpu_count()} cores")
         if args.ask:

@@ -214,7 +214,7 @@ def _drop_chunk_kv(index_dir: Path, paths: list[str], settings: Settings) -> Non
     """Delete the stored chunk KV caches of edited and deleted files."""
     if not paths or not (index_dir / KV_FOLDER).is_dir():
         return
-    store = open_kv_store(index_dir, settings.turbo.cache_size_mb << 20)
+    store = open_kv_store(index_dir, settings.turbo.cache_size_mb)
     try:
         store.evict_paths(paths)
     finally:

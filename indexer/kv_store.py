@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,11 +42,14 @@ class ChunkKvStore:
     """
 
     def __init__(self, directory: Path, size_limit_bytes: int) -> None:
-        if size_limit_bytes <= 0:
-            raise InvalidInput(
-                f"chunk KV store size limit is {size_limit_bytes} bytes; set turbo.cache_size_mb to a positive number"
-            )
+        """Open the store in `directory`, creating it if needed.
+
+        Raises:
+            sqlite3.DatabaseError: the store's database is damaged.
+            OSError: the folder cannot be created or read.
+        """
         self.directory = directory
+        self.size_limit_bytes = size_limit_bytes
         self._cache = diskcache.Cache(
             str(directory),
             size_limit=size_limit_bytes,
@@ -54,6 +58,8 @@ class ChunkKvStore:
             # KV entries are several MB; culling a few per insert keeps the store near its cap.
             cull_limit=16,
         )
+        # diskcache culls only when it writes, so a lowered cap takes effect here.
+        self._cache.cull()
 
     def close(self) -> None:
         """Close the store's database handle."""
@@ -79,9 +85,14 @@ class ChunkKvStore:
             self.discard(key)
         return payload
 
-    def put(self, key: str, data: bytes, path: str) -> None:
-        """Store the KV bytes of one chunk of the file `path`."""
-        self._cache.set(key, _wrap(data), tag=path)
+    def put(self, key: str, data: bytes, path: str) -> bool:
+        """Store the KV bytes of one chunk of the file `path`; False when the store failed to write."""
+        try:
+            self._cache.set(key, _wrap(data), tag=path)
+        except (OSError, sqlite3.DatabaseError) as error:
+            logger.warning("could not store chunk KV entry %s for %s: %s", key[:12], path, error)
+            return False
+        return True
 
     def discard(self, key: str) -> None:
         """Delete one entry if it exists."""
@@ -94,7 +105,10 @@ class ChunkKvStore:
         """Delete the entries of chunks from `paths`; returns how many were deleted."""
         removed = 0
         for path in paths:
-            removed += int(self._cache.evict(path))
+            try:
+                removed += int(self._cache.evict(path))
+            except (OSError, sqlite3.DatabaseError) as error:
+                logger.warning("could not drop the chunk KV entries of %s: %s", path, error)
         if removed:
             logger.info("dropped %d chunk KV entries of edited or deleted files", removed)
         return removed
@@ -122,6 +136,35 @@ def _unwrap(value: object) -> bytes | None:
     return payload
 
 
-def open_kv_store(index_dir: Path, size_limit_bytes: int) -> ChunkKvStore:
-    """Open (creating if needed) the chunk KV store of the index at `index_dir`."""
-    return ChunkKvStore(index_dir / KV_FOLDER, size_limit_bytes)
+MAX_CACHE_SIZE_MB = 1 << 20
+
+
+def size_limit_bytes(cache_size_mb: int) -> int:
+    """Convert the turbo.cache_size_mb setting to bytes.
+
+    Raises:
+        InvalidInput: the size is not between 1 MiB and 1 TiB.
+    """
+    if not 1 <= cache_size_mb <= MAX_CACHE_SIZE_MB:
+        raise InvalidInput(
+            f"setting turbo.cache_size_mb is {cache_size_mb}; pass a size in MiB from 1 to {MAX_CACHE_SIZE_MB}"
+        )
+    return cache_size_mb << 20
+
+
+def open_kv_store(index_dir: Path, cache_size_mb: int) -> ChunkKvStore:
+    """Open (creating if needed) the chunk KV store of the index at `index_dir`.
+
+    The store is a cache, so a damaged one is deleted with a warning and started again empty.
+
+    Raises:
+        InvalidInput: `cache_size_mb` is out of range.
+    """
+    directory = index_dir / KV_FOLDER
+    limit = size_limit_bytes(cache_size_mb)
+    try:
+        return ChunkKvStore(directory, limit)
+    except sqlite3.DatabaseError as error:
+        logger.warning("chunk KV store %s is damaged (%s); deleting it and starting an empty one", directory, error)
+        shutil.rmtree(directory, ignore_errors=True)
+        return ChunkKvStore(directory, limit)

@@ -18,7 +18,7 @@ from assistant.errors import InvalidInput
 from assistant.model import LlamaGenerator, load_generator
 from assistant.prompt_parts import PromptPart, PromptParts
 from assistant.service import Assistant
-from indexer.kv_store import KV_FOLDER, ChunkKvStore, open_kv_store
+from indexer.kv_store import KV_FOLDER, MAX_CACHE_SIZE_MB, ChunkKvStore, open_kv_store
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def gemma() -> Iterator[LlamaGenerator]:
 
 @pytest.fixture()
 def store(tmp_path: Path) -> Iterator[ChunkKvStore]:
-    kv_store = open_kv_store(tmp_path, 1 << 30)
+    kv_store = open_kv_store(tmp_path, 1024)
     yield kv_store
     kv_store.close()
 
@@ -105,7 +105,7 @@ def test_chunk_restored_in_fresh_process_matches_prefill(model: DefaultModel, tm
         from indexer.kv_store import open_kv_store
         settings = ModelSettings(default=DefaultModel({model.value!r}), n_threads=1, n_ctx=2048, cache_slots=2)
         with load_generator(settings) as generator:
-            store = open_kv_store(Path({str(tmp_path)!r}), 1 << 30)
+            store = open_kv_store(Path({str(tmp_path)!r}), 1024)
             generator.attach_chunk_store(store)
             print(generator.precompute_chunks([PromptPart({CHUNK.text!r}, source_path={CHUNK.source_path!r})]))
             store.close()
@@ -116,7 +116,7 @@ def test_chunk_restored_in_fresh_process_matches_prefill(model: DefaultModel, tm
 
     prompt = PromptParts((CHUNK, QUESTION))
     with load_generator(settings_for(model)) as generator:
-        store = open_kv_store(tmp_path, 1 << 30)
+        store = open_kv_store(tmp_path, 1024)
         generator.attach_chunk_store(store)
         restored = generator.next_token_logits(prompt, cache_key="turbo")
         stats = generator.last_prefill
@@ -303,9 +303,40 @@ def test_store_altered_entry_is_dropped(tmp_path: Path, caplog: pytest.LogCaptur
         kv_store.close()
 
 
-def test_store_rejects_non_positive_cap(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="turbo.cache_size_mb"):
-        ChunkKvStore(tmp_path, 0)
+@pytest.mark.parametrize("cache_size_mb", [0, -5, MAX_CACHE_SIZE_MB + 1])
+def test_store_cap_out_of_range_names_setting(tmp_path: Path, cache_size_mb: int) -> None:
+    with pytest.raises(InvalidInput, match=r"turbo.cache_size_mb is .*; pass a size in MiB"):
+        open_kv_store(tmp_path, cache_size_mb)
+
+
+def test_damaged_store_database_starts_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    kv_store = open_kv_store(tmp_path, 1024)
+    kv_store.put("k", b"a" * 100_000, "a.py")
+    kv_store.close()
+    database = tmp_path / KV_FOLDER / "cache.db"
+    database.write_bytes(bytes(range(256)) * (database.stat().st_size // 256 + 1))
+
+    with caplog.at_level(logging.WARNING):
+        reopened = open_kv_store(tmp_path, 1024)
+    try:
+        assert any("is damaged" in record.getMessage() for record in caplog.records)
+        assert reopened.get("k") is None
+        assert reopened.put("k", b"b" * 100, "a.py")
+        assert reopened.get("k") == b"b" * 100
+    finally:
+        reopened.close()
+
+
+def test_lowered_cap_culls_on_open(tmp_path: Path) -> None:
+    kv_store = open_kv_store(tmp_path, 1024)
+    for index in range(6):
+        kv_store.put(f"key{index}", bytes([index]) * 400_000, "a.py")
+    kv_store.close()
+    reopened = open_kv_store(tmp_path, 1)
+    try:
+        assert reopened.size_bytes() <= 1 << 20
+    finally:
+        reopened.close()
 
 
 REPO_FILES = {
@@ -366,7 +397,7 @@ def test_edited_file_invalidates_its_entries(tmp_path: Path) -> None:
         shapes = tmp_path / "shapes.py"
         shapes.write_text(shapes.read_text(encoding="utf-8") + "\n\nUNIT = 'cm'\n", encoding="utf-8")
         assistant.index()
-        store = open_kv_store(assistant.index_dir, 1 << 30)
+        store = open_kv_store(assistant.index_dir, 1024)
         try:
             for part in chunk_parts:
                 is_stored = store.get(generator.chunk_cache_key(part.text)) is not None
@@ -438,5 +469,47 @@ def test_precompute_with_turbo_off_names_settings(tmp_path: Path) -> None:
         assistant.index()
         with pytest.raises(InvalidInput, match="turbo.ask"):
             assistant.precompute_chunk_kv()
+    finally:
+        assistant.close()
+
+
+def test_cap_below_one_prompt_falls_back_with_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for name, text in REPO_FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = Settings()
+    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings.turbo.cache_size_mb = 1
+    assistant = Assistant(tmp_path, settings)
+    try:
+        assistant.index()
+        with caplog.at_level(logging.WARNING):
+            "".join(assistant.ask("how is the area of a circle computed?").tokens)
+        assert any("Raise turbo.cache_size_mb" in record.getMessage() for record in caplog.records)
+        "".join(assistant.ask("what does area_report return?").tokens)
+        generator = assistant.generator()
+        assert isinstance(generator, LlamaGenerator)
+        assert generator.last_prefill is not None
+        assert generator.last_prefill.restored_chunks == 0
+    finally:
+        assistant.close()
+
+
+def test_precompute_under_small_cap_keeps_all_it_built(tmp_path: Path) -> None:
+    for name, text in REPO_FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = Settings()
+    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings.turbo.cache_size_mb = 2
+    assistant = Assistant(tmp_path, settings)
+    try:
+        summary = assistant.index()
+        built, seen = assistant.precompute_chunk_kv()
+        assert 0 < built < summary.chunks_total
+        assert seen == built
+        store = open_kv_store(assistant.index_dir, 2)
+        try:
+            assert store.entry_count() == built
+        finally:
+            store.close()
     finally:
         assistant.close()
