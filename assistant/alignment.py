@@ -91,9 +91,10 @@ class VocabularyIndex:
         """Return the tokens that keep generated text consistent with `remaining` bytes.
 
         A token is allowed when its piece starts with `remaining` (the constraint ends with it)
-        or is a proper prefix of `remaining` (more constrained tokens follow). A token whose
-        byte right after `remaining` is one of `forbidden_next` is left out. Results are cached
-        per argument pair, least recently used first out.
+        or is a proper prefix of `remaining` (more constrained tokens follow). A proper prefix
+        that ends inside a word is left out when some token starts with all of `remaining`.
+        A token whose byte right after `remaining` is one of `forbidden_next` is left out too.
+        Results are cached per argument pair, least recently used first out.
         """
         key = (remaining, forbidden_next)
         with self._cache_lock:
@@ -107,6 +108,13 @@ class VocabularyIndex:
             excluded = [self.ids_starting_with(remaining + bytes([byte])) for byte in forbidden_next]
             starting = np.setdiff1d(starting, np.concatenate(excluded)).astype(np.int32)
         prefixing = self.ids_prefixing(remaining)
+        if len(starting):
+            # Greedy decoding can take a short piece such as "c" for "count", which starts many
+            # words, and then spell the rest unlike the tokenizer (seen with Gemma 3 on "count").
+            prefixing = [
+                token_id for token_id in prefixing
+                if not _splits_word(remaining, len(self._pieces[token_id]))
+            ]
         allowed = np.concatenate([starting, np.asarray(prefixing, dtype=np.int32)]) if prefixing else starting
 
         with self._cache_lock:
@@ -198,6 +206,11 @@ def _splits_unit(before: bytes, after: bytes, index: VocabularyIndex) -> bool:
     return any(len(index.ids_starting_with(before[start:] + after[:1])) for start in range(len(before)))
 
 
+def _splits_word(text: bytes, position: int) -> bool:
+    """Tell whether `position` falls between two word bytes of `text`."""
+    return 0 < position < len(text) and _is_word_byte(text[position - 1]) and _is_word_byte(text[position])
+
+
 def _is_continuation_byte(byte: int) -> bool:
     return 0x80 <= byte < 0xC0
 
@@ -247,6 +260,10 @@ class HealingLogitsProcessor:
             return scores
         if len(produced) < len(self._required):
             allowed = self._index.allowed_ids(self._required[len(produced) :], self._forbidden_next)
+            if not len(allowed):
+                # No token spells even the first byte of the rest, as in a vocabulary without byte tokens.
+                logger.debug("no token continues the alignment prefix; generating without it")
+                return scores
             masked = np.full_like(scores, -np.inf)
             masked[allowed] = scores[allowed]
             return masked

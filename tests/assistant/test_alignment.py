@@ -127,12 +127,22 @@ def test_plan_healing_requested_count_above_limit_is_kept(monkeypatch: pytest.Mo
 
 def test_healing_processor_masks_until_text_recreated() -> None:
     index = make_index()
-    processor = HealingLogitsProcessor(index, prompt_length=2, required_bytes=b"ret")
+    # No piece starts with "returnx", so pieces ending inside the word are allowed.
+    processor = HealingLogitsProcessor(index, prompt_length=2, required_bytes=b"returnx")
 
-    assert allowed_after(processor, [BOS, 7]) == {1, 2, 3, 9}
-    # After "re" only tokens starting with "t" (or prefixes of it) may follow.
-    assert allowed_after(processor, [BOS, 7, 1]) == {4}
-    assert allowed_after(processor, [BOS, 7, 3]) == set(range(len(PIECES)))
+    assert allowed_after(processor, [BOS, 7]) == set(ids_of(b"r", b"re", b"ret", b"return"))
+    # After "re" only tokens starting with "turnx" (or prefixes of it) may follow.
+    assert allowed_after(processor, [BOS, 7, 1]) == set(ids_of(b"turn"))
+    assert allowed_after(processor, [BOS, 7, 3]) == set(ids_of(b"x"))
+    assert allowed_after(processor, [BOS, 7, 3, PIECES.index(b"x")]) == set(range(len(PIECES)))
+
+
+def test_allowed_ids_word_pieces_need_no_split() -> None:
+    index = make_index()
+    # "ret" and "return" spell all of "ret", so "r" and "re" would only split the word.
+    assert set(index.allowed_ids(b"ret").tolist()) == set(ids_of(b"ret", b"return"))
+    # A split between a line break and indentation is not inside a word.
+    assert PIECES.index(b"\n") in set(index.allowed_ids(b"\n    ").tolist())
 
 
 def test_healing_processor_space_allows_space_prefixed_words() -> None:
