@@ -148,9 +148,7 @@ def _read_document(path: str, language: str, prefix: str, suffix: str, lookup: G
             bases.setdefault(symbol.parent, []).append(symbol.name)
 
     imports: dict[str, ImportTarget] = {}
-    for fact in reference_facts(source, symbols):
-        if fact.ref_type != "import":
-            continue
+    for fact in reference_facts(source, [symbol for symbol in symbols if symbol.symbol_type == "import"]):
         target = lookup.resolve_import(path, language, fact.name)
         if target is not None and target.name != "*":
             for local in bound_names(language, fact, target):
