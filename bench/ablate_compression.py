@@ -1,6 +1,6 @@
 """Measure what removing each token type from the context costs, and store the removal order.
 
-    python bench/ablate_compression.py [--ask-cases 18] [--completion-cases 18] [--write]
+    python bench/ablate_compression.py [--ask-cases 18] [--completion-cases 18] [--write] [--score-cache FILE]
 
 For each type, every token of that type is removed from the context of every case. For ask
 the context is the retrieved chunks, for completion the code above the lines nearest the
@@ -23,11 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compression_dev import (  # noqa: E402
-    Scorer, ask_prompt, build_ask_cases, build_completion_cases, mean_scores, render_context,
+from assistant.compress import PRIORITIES_FORMAT, strip_types
+from assistant.token_types import TokenType
+from bench.compression_dev import (
+    Scorer,
+    ask_prompt,
+    build_ask_cases,
+    build_completion_cases,
+    mean_scores,
+    render_context,
 )
-from assistant.compress import PRIORITIES_FORMAT, strip_types  # noqa: E402
-from assistant.token_types import TokenType  # noqa: E402
 
 logger = logging.getLogger("bench.ablate_compression")
 
@@ -96,11 +101,12 @@ def main() -> None:
     parser.add_argument("--ask-cases", type=int, default=18)
     parser.add_argument("--completion-cases", type=int, default=18)
     parser.add_argument("--write", action="store_true", help="store the order in assistant/data/compression_priorities.json")
+    parser.add_argument("--score-cache", type=Path, help="JSON-lines file of scores to reuse and extend")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     started = time.perf_counter()
-    scorer = Scorer()
+    scorer = Scorer(cache_path=args.score_cache)
     tasks = {}
     for task, run, count in (("ask", ablate_ask, args.ask_cases), ("completion", ablate_completion, args.completion_cases)):
         results = run(scorer, count)
@@ -112,6 +118,7 @@ def main() -> None:
             "ablation": rows,
         }
         print(json.dumps({task: tasks[task]}, indent=1))
+    scorer.close()
     data = {
         "format": PRIORITIES_FORMAT,
         "source": (

@@ -1,16 +1,21 @@
 """Benchmark type-aware compression against truncation and dropping whole chunks.
 
-    python bench/bench_compression.py [--ask-cases 18] [--completion-cases 18] [--json OUT]
+    python bench/bench_compression.py [--ask-cases 42] [--completion-cases 12] [--ratios 0.3 0.5 0.7]
+        [--ask-methods ...] [--score-cache FILE] [--no-speed] [--json OUT] [--per-case OUT]
 
-At 0.3, 0.5 and 0.7 of the context's tokens, each method fills the same budget:
-- compress: `pack_context` with compression allowed down to 5% of a chunk (ask), or
-  `compress()` on the code above the cursor (completion), with the shipped priorities;
-- compress_then_drop (ask): `pack_context` with the shipped minimum ratio of 0.5;
+At each ratio of the context's tokens, every method fills the same budget:
+- compress_then_drop (ask): `pack_context` with the shipped minimum ratio of 0.5, the ask setting;
+- compress (ask, not run by default): `pack_context` with compression allowed down to 5% of a chunk;
+- compress (completion): `compress()` on the code above the cursor, removing the code farthest
+  from the cursor first, with the shipped priorities;
 - truncate: the first lines of the rendered context (ask), or the last lines above the cursor
   (completion), that fit;
 - drop_chunks: whole chunks in rank order (ask), or whole blank-line-separated blocks nearest
   the cursor (completion), while they fit.
-Quality is teacher-forced (bench/compression_dev.py); "none" is the prompt without context.
+Variants of ask compression that are not shipped can be added with `--ask-methods` (see
+ASK_METHODS). Quality is teacher-forced (bench/compression_dev.py); "none" is the prompt without
+context. The summary gives, per condition, the mean scores, the achieved ratio, and the mean
+difference in top-token share from truncation at the same ratio with a 95% interval over cases.
 Also measured: compression throughput and its share of ask latency with the real `Generator`.
 """
 
@@ -28,14 +33,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compression_dev import (  # noqa: E402
-    AskCase, CompletionCase, Scorer, ask_prompt, build_ask_cases, build_completion_cases, cut_lines_to_tokens,
-    mean_scores, render_context,
+from assistant.compress import compress, load_priorities, mentioned_identifiers
+from assistant.context import CompressionPlan, pack_context
+from assistant.model import LlamaGenerator
+from bench.compression_dev import (
+    AskCase,
+    CompletionCase,
+    Score,
+    Scorer,
+    ask_prompt,
+    build_ask_cases,
+    build_completion_cases,
+    cut_lines_to_tokens,
+    mean_scores,
+    render_context,
 )
-from assistant.compress import compress, load_priorities, mentioned_identifiers  # noqa: E402
-from assistant.config import ModelSettings  # noqa: E402
-from assistant.context import CompressionPlan, pack_context  # noqa: E402
-from assistant.model import load_generator  # noqa: E402
+from bench.compression_variants import ASK_VARIANTS
 
 logger = logging.getLogger("bench.bench_compression")
 
@@ -44,18 +57,26 @@ PURE_COMPRESSION_MIN_RATIO = 0.05
 SHIPPED_MIN_RATIO = 0.5
 LATENCY_CASES = 6
 ANSWER_TOKENS = 64
+# A 95% interval of a mean difference over cases, from the normal approximation.
+Z_95 = 1.96
+
+Count = Callable[[str], int]
+AskMethod = Callable[[AskCase, int, Count], str]
 
 
-def ask_contexts(case: AskCase, ratio: float, count: Callable[[str], int]) -> dict[str, str]:
-    """Build each method's context for one ask case at one ratio."""
-    full = render_context(case.chunks)
-    budget = math.floor(ratio * count(full))
-    protected = mentioned_identifiers(case.question)
-    contexts = {}
-    for name, min_ratio in (("compress", PURE_COMPRESSION_MIN_RATIO), ("compress_then_drop", SHIPPED_MIN_RATIO)):
-        plan = CompressionPlan(load_priorities("ask"), min_ratio, protected)
-        contexts[name] = pack_context(case.chunks, budget, count, compression=plan).text
-    contexts["truncate"] = cut_lines_to_tokens(full, budget, count, keep_end=False)
+def _pack(min_ratio: float) -> AskMethod:
+    def build(case: AskCase, budget: int, count: Count) -> str:
+        plan = CompressionPlan(load_priorities("ask"), min_ratio, mentioned_identifiers(case.question))
+        return pack_context(case.chunks, budget, count, compression=plan).text
+
+    return build
+
+
+def _truncate(case: AskCase, budget: int, count: Count) -> str:
+    return cut_lines_to_tokens(render_context(case.chunks), budget, count, keep_end=False)
+
+
+def _drop_chunks(case: AskCase, budget: int, count: Count) -> str:
     kept, used = [], 0
     for item in case.chunks:
         cost = count(render_context([item]))
@@ -63,16 +84,29 @@ def ask_contexts(case: AskCase, ratio: float, count: Callable[[str], int]) -> di
             break
         kept.append(item)
         used += cost
-    contexts["drop_chunks"] = render_context(kept)
-    return contexts
+    return render_context(kept)
 
 
-def completion_contexts(case: CompletionCase, ratio: float, count: Callable[[str], int]) -> dict[str, str]:
+ASK_METHODS: dict[str, AskMethod] = {
+    "compress": _pack(PURE_COMPRESSION_MIN_RATIO),
+    "compress_then_drop": _pack(SHIPPED_MIN_RATIO),
+    "truncate": _truncate,
+    "drop_chunks": _drop_chunks,
+    **ASK_VARIANTS,
+}
+DEFAULT_ASK_METHODS = ("compress_then_drop", "truncate", "drop_chunks")
+
+
+def completion_contexts(case: CompletionCase, ratio: float, count: Count) -> dict[str, str]:
     """Build each method's far code for one completion case at one ratio."""
     budget = math.floor(ratio * count(case.far))
+    # The cursor is just below the far code: ordering removals by distance from the line after
+    # it removes the code farthest from the cursor first. That line is past the end of the
+    # text, so nothing is kept whole.
+    cursor_line = case.far.count("\n")
     result = compress(
         case.far, "python", count, load_priorities("completion"), budget_tokens=budget,
-        protected_identifiers=mentioned_identifiers(case.near),
+        protected_identifiers=mentioned_identifiers(case.near), keep_lines=(cursor_line, cursor_line),
     )
     blocks = [block + "\n\n" for block in case.far.rstrip("\n").split("\n\n")]
     kept: list[str] = []
@@ -87,57 +121,69 @@ def completion_contexts(case: CompletionCase, ratio: float, count: Callable[[str
     }
 
 
-def run_ask(scorer: Scorer, cases: list[AskCase]) -> dict[str, dict[str, float]]:
-    """Score every ask method at every ratio."""
+def run_ask(scorer: Scorer, cases: list[AskCase], ratios: list[float], methods: list[str]) -> dict[str, dict[str, object]]:
+    """Score every ask method at every ratio; returns the summary and the per-case top-token shares."""
     count = scorer.count_tokens
-    table: dict[str, list[tuple[float, int]]] = {}
-    scores: dict[str, list] = {}
-    for case in cases:
+    scores: dict[str, list[Score]] = {}
+    achieved: dict[str, list[float]] = {}
+    for number, case in enumerate(cases, start=1):
         full = render_context(case.chunks)
+        full_tokens = max(1, count(full))
         conditions = {"uncompressed": full, "none": ""}
-        for ratio in RATIOS:
-            for method, text in ask_contexts(case, ratio, count).items():
-                conditions[f"{method}@{ratio}"] = text
+        for ratio in ratios:
+            budget = math.floor(ratio * full_tokens)
+            for method in methods:
+                conditions[f"{method}@{ratio}"] = ASK_METHODS[method](case, budget, count)
         for name, text in conditions.items():
             scores.setdefault(name, []).append(scorer.score(ask_prompt(text, case.question), " " + case.answer))
-            table.setdefault(name, []).append((count(text) / max(1, count(full)), count(text)))
-    return _summarise(scores, table)
+            achieved.setdefault(name, []).append(count(text) / full_tokens)
+        logger.info("ask case %d/%d done, %d prompts evaluated so far", number, len(cases), scorer.evaluated)
+    return _summarise(scores, achieved, [case.case_id for case in cases])
 
 
-def run_completion(scorer: Scorer, cases: list[CompletionCase]) -> dict[str, dict[str, float]]:
-    """Score every completion method at every ratio."""
+def run_completion(scorer: Scorer, cases: list[CompletionCase], ratios: list[float]) -> dict[str, dict[str, object]]:
+    """Score every completion method at every ratio; returns the summary and the per-case top-token shares."""
     count = scorer.count_tokens
-    table: dict[str, list[tuple[float, int]]] = {}
-    scores: dict[str, list] = {}
+    scores: dict[str, list[Score]] = {}
+    achieved: dict[str, list[float]] = {}
     for case in cases:
         conditions = {"uncompressed": case.far, "none": ""}
-        for ratio in RATIOS:
+        for ratio in ratios:
             for method, text in completion_contexts(case, ratio, count).items():
                 conditions[f"{method}@{ratio}"] = text
         for name, text in conditions.items():
             scores.setdefault(name, []).append(scorer.score(text + case.near, case.expected))
-            table.setdefault(name, []).append((count(text) / max(1, count(case.far)), count(text)))
-    return _summarise(scores, table)
+            achieved.setdefault(name, []).append(count(text) / max(1, count(case.far)))
+    return _summarise(scores, achieved, [case.case_id for case in cases])
 
 
-def _summarise(scores: dict[str, list], table: dict[str, list[tuple[float, int]]]) -> dict[str, dict[str, float]]:
-    summary = {}
+def _summarise(
+    scores: dict[str, list[Score]], achieved: dict[str, list[float]], case_ids: list[str]
+) -> dict[str, dict[str, object]]:
+    summary: dict[str, object] = {}
     for name, values in scores.items():
-        summary[name] = {
+        row = {
             **mean_scores(values),
-            "achieved_ratio": round(statistics.mean(ratio for ratio, _ in table[name]), 4),
-            "max_ratio_error": round(max(abs(ratio - _nominal(name)) for ratio, _ in table[name]), 4) if "@" in name else 0.0,
+            "achieved_ratio": round(statistics.mean(achieved[name]), 4),
+            "max_ratio_error": round(max(abs(ratio - _nominal(name)) for ratio in achieved[name]), 4) if "@" in name else 0.0,
         }
-    return summary
+        baseline = f"truncate@{_nominal(name)}" if "@" in name else None
+        if baseline in scores and baseline != name:
+            differences = [score.token_accuracy - base.token_accuracy for score, base in zip(values, scores[baseline], strict=True)]
+            half_width = Z_95 * statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else 0.0
+            row["top_token_vs_truncate"] = round(statistics.mean(differences), 4)
+            row["top_token_vs_truncate_95"] = round(half_width, 4)
+        summary[name] = row
+    per_case = {name: [round(score.token_accuracy, 4) for score in values] for name, values in scores.items()}
+    return {"summary": summary, "per_case": {"cases": case_ids, "top_token_share": per_case}}
 
 
 def _nominal(name: str) -> float:
     return float(name.split("@")[1])
 
 
-def measure_speed(cases: list[AskCase]) -> dict[str, float]:
+def measure_speed(generator: LlamaGenerator, cases: list[AskCase]) -> dict[str, float]:
     """Time compression (real tokenizer) and ask generation on the same prompts."""
-    generator = load_generator(ModelSettings(n_threads=1, n_ctx=4096))
     priorities = load_priorities("ask")
     compressed_tokens, compress_s = 0, 0.0
     for case in cases:
@@ -155,11 +201,11 @@ def measure_speed(cases: list[AskCase]) -> dict[str, float]:
         started = time.perf_counter()
         context = pack_context(case.chunks, budget, generator.count_tokens, compression=plan)
         pack_s.append(time.perf_counter() - started)
+        generator.clear_cached_sequences()
         started = time.perf_counter()
         for _ in generator.generate(ask_prompt(context.text, case.question), ANSWER_TOKENS, 0.0, []):
             pass
         generate_s.append(time.perf_counter() - started)
-    generator.close()
     return {
         "compress_tokens_per_s": round(compressed_tokens / compress_s, 1),
         "pack_with_compression_s_mean": round(statistics.mean(pack_s), 4),
@@ -171,23 +217,38 @@ def measure_speed(cases: list[AskCase]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ask-cases", type=int, default=18)
-    parser.add_argument("--completion-cases", type=int, default=18)
+    parser.add_argument("--ask-cases", type=int, default=42, help="ask cases to build (default: 42)")
+    parser.add_argument("--completion-cases", type=int, default=12, help="completion cases, 0 to skip (default: 12)")
+    parser.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="shares of the context's tokens")
+    parser.add_argument("--ask-methods", nargs="+", default=list(DEFAULT_ASK_METHODS), choices=sorted(ASK_METHODS))
+    parser.add_argument("--score-cache", type=Path, help="JSON-lines file of scores to reuse and extend")
+    parser.add_argument("--no-speed", action="store_true", help="skip the throughput and latency measurement")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--per-case", type=Path, help="write each case's top-token share per condition to this file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
+    started = time.perf_counter()
+    scorer = Scorer(cache_path=args.score_cache)
     ask_cases = build_ask_cases(args.ask_cases)
-    results = {"speed": measure_speed(ask_cases)}
-    logger.info("speed: %s", results["speed"])
-    scorer = Scorer()
-    results["ask"] = run_ask(scorer, ask_cases)
-    results["completion"] = run_completion(scorer, build_completion_cases(args.completion_cases))
+    results: dict[str, object] = {}
+    per_case: dict[str, object] = {}
+    if not args.no_speed:
+        results["speed"] = measure_speed(scorer.generator, ask_cases)
+        logger.info("speed: %s", results["speed"])
+    ask = run_ask(scorer, ask_cases, args.ratios, args.ask_methods)
+    results["ask"], per_case["ask"] = ask["summary"], ask["per_case"]
+    if args.completion_cases:
+        completion = run_completion(scorer, build_completion_cases(args.completion_cases), args.ratios)
+        results["completion"], per_case["completion"] = completion["summary"], completion["per_case"]
+    scorer.close()
+    logger.info("evaluated %d prompts in %.0fs", scorer.evaluated, time.perf_counter() - started)
     text = json.dumps(results, indent=1)
     print(text)
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
-
+    if args.per_case:
+        args.per_case.write_text(json.dumps(per_case, indent=1) + "\n", encoding="utf-8")
 
 if __name__ == "__main__":
     main()
