@@ -2,9 +2,8 @@
 
 A cursor inside a word, right after a space or inside indentation leaves the prompt ending in a
 token that the model rarely saw in that position. Backing off the last prompt tokens and letting
-the model re-spell their text, token by token, lets it pick the token boundaries it learned
-(token alignment, Athiwaratkun et al., 2024, "Token Alignment via Character Matching for Subword
-Completion").
+the model re-spell their text, token by token, lets it pick the token boundaries it learned.
+The technique is known as token healing (one token) or token alignment (several).
 """
 
 from __future__ import annotations
