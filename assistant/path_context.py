@@ -94,7 +94,7 @@ class PathSearch:
 
 
 # The path graph of each open store with the graph version it was loaded at. Loading the
-# 183,000 edges of the whole standard library took 4.9 s (bench/bench_graph.py --sizes), so
+# 183,000 edges of the whole standard library took 3 to 5 s (bench/bench_graph.py --sizes), so
 # retrievers created per request share one copy until the next graph update.
 _graphs: weakref.WeakKeyDictionary[IndexStore, tuple[int, PathGraph]] = weakref.WeakKeyDictionary()
 _graphs_lock = threading.Lock()
