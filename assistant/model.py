@@ -370,8 +370,9 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         with self._lock:
             prompt_ids, processors, skip_bytes = self._plan_healing([token_id for token_id, _ in units], heal_tokens)
+            # Alignment may back off more tokens than requested; each must be generated again.
+            max_tokens += len(units) - len(prompt_ids)
             units = _trim_units(units[: len(prompt_ids)], runs)
-            max_tokens += heal_tokens if processors else 0
             slot = self._slot(cache_key or DEFAULT_CACHE_KEY)
             if not self._prefill(slot, units, runs, is_cancelled):
                 return
