@@ -113,7 +113,7 @@ class PathRagSettings:
     on json, email and asyncio, 1500-token budget): alpha changed symbol recall by less than
     0.01 across 0.6-1.0. Five start nodes with 15 paths scored best. Compact path nodes raised
     symbol recall from 0.554 to 0.597, and 100 tokens of neighbor definitions raised file
-    recall@5 from 0.903 to 0.946 at symbol recall 0.573; flat top-k scored 0.567 and 0.882.
+    recall@5 from 0.903 to 0.946 at symbol recall 0.562; flat top-k scored 0.567 and 0.882.
     Thresholds of 0.01 and more lowered recall, and 0.005 did not. Without a threshold, path
     search on the whole standard library took up to 14 s per query, because every 3-hop path
     through a widely called method was enumerated; 0.005 kept it under 0.9 s.
@@ -321,7 +321,7 @@ SETTING_DESCRIPTIONS = {
     "pathrag.threshold": "a node with less flow than this passes none on",
     "pathrag.max_paths": "paths kept after pruning, most reliable first",
     "pathrag.compact_nodes": "show path nodes that retrieval did not return as signature and docstring only",
-    "pathrag.neighbor_tokens": "tokens kept for definitions in other files that the retrieved code calls or inherits from",
+    "pathrag.neighbor_tokens": "tokens kept for definitions in other files linked to the retrieved code (callees, callers, base classes)",
     "ask.context_tokens": "token budget for retrieved code in an ask prompt",
     "ask.max_tokens": "maximum answer length in tokens",
     "ask.temperature": "sampling temperature of answers",

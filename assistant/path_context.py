@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.config import PathRagSettings
-from assistant.context import Context, render_chunk
+from assistant.context import CHUNK_SEPARATOR, Context, render_chunk
 from assistant.pathrag import Hop, PathGraph, ScoredPath, find_paths
+from assistant.prompt_parts import PromptPart
 from assistant.retrieval import Hit, HybridRetriever, RetrievedChunk
 from indexer.chunks import CLASS_KINDS
 from indexer.graph import graph_version, load_edges, node_chunk_ids
@@ -253,8 +254,7 @@ def add_neighbors(
     """
     files = {item.chunk.path for item in packed.context.used}
     total = packed.context.tokens
-    blocks: list[str] = []
-    infos: list[ContextPath] = []
+    blocks: list[tuple[list[PromptPart], ContextPath | None]] = []
     items: list[RetrievedChunk] = []
     misses = 0
     for path in neighbors:
@@ -270,23 +270,22 @@ def add_neighbors(
         # Only the relation that reaches the neighbor: the whole path often costs more tokens
         # than the compact definition itself.
         description = _clause(path.hops[-1]) + "."
-        block = f"# Path: {description}\n{render_chunk(item)}"
-        cost = count_tokens(block)
+        parts = [PromptPart(f"# Path: {description}\n"), _chunk_part(item)]
+        cost = sum(count_tokens(part.text) for part in parts)
         if total + cost > budget_tokens:
             misses += 1
             continue
         total += cost
         files.add(item.chunk.path)
-        blocks.append(block)
-        infos.append(ContextPath(description, path.reliability, cost))
+        blocks.append((parts, ContextPath(description, path.reliability, cost)))
         items.append(item)
 
     if not blocks:
         return packed
-    text = "\n".join([*reversed(blocks), packed.context.text])
-    context = Context(text=text, used=[*packed.context.used, *items], tokens=total)
+    blocks.reverse()
+    context = _context_of([*blocks, (list(packed.context.parts), None)], [*packed.context.used, *items], total)
     logger.debug("added %d neighbor definitions from other files", len(blocks))
-    return PathContext(context=context, paths=[*reversed(infos), *packed.paths])
+    return PathContext(context=context, paths=[*(info for _, info in blocks if info is not None), *packed.paths])
 
 
 def pack_paths(
@@ -315,30 +314,39 @@ def pack_paths(
 
     shown: set[str] = set()
     used: list[RetrievedChunk] = []
-    blocks: list[tuple[str, ContextPath | None]] = []
+    blocks: list[tuple[list[PromptPart], ContextPath | None]] = []
     total = 0
     for _, _, candidate in candidates:
         if isinstance(candidate, ScoredPath):
             new_nodes = [node for node in candidate.nodes if node not in shown]
             items = [item for node in new_nodes for item in code.get(node, [])]
             description = describe_path(candidate)
-            block = "\n".join([f"# Path: {description}", *(render_chunk(item) for item in items)])
+            parts = [PromptPart(f"# Path: {description}\n"), *(_chunk_part(item) for item in items)]
         else:
             lone = retrieved.get(candidate)
             if candidate in shown or lone is None:
                 continue
-            new_nodes, items, block = [candidate], [lone], render_chunk(lone)
-        cost = count_tokens(block)
+            new_nodes, items, parts = [candidate], [lone], [_chunk_part(lone)]
+        cost = sum(count_tokens(part.text) for part in parts)
         if total + cost > budget_tokens:
             continue
         total += cost
         shown.update(new_nodes)
         used.extend(items)
         info = ContextPath(description, candidate.reliability, cost) if isinstance(candidate, ScoredPath) else None
-        blocks.append((block, info))
+        blocks.append((parts, info))
 
     blocks.reverse()
-    context = Context(text="\n".join(block for block, _ in blocks), used=used, tokens=total)
     paths_used = [info for _, info in blocks if info is not None]
     logger.debug("packed %d paths and %d lone nodes into %d tokens", len(paths_used), len(blocks) - len(paths_used), total)
-    return PathContext(context=context, paths=paths_used)
+    return PathContext(context=_context_of(blocks, used, total), paths=paths_used)
+
+
+def _chunk_part(item: RetrievedChunk) -> PromptPart:
+    """Render a chunk as `pack_context` renders an uncompressed one, so both share its stored KV cache."""
+    return PromptPart(render_chunk(item) + CHUNK_SEPARATOR, source_path=item.chunk.path)
+
+
+def _context_of(blocks: Sequence[tuple[list[PromptPart], ContextPath | None]], used: list[RetrievedChunk], tokens: int) -> Context:
+    parts = tuple(part for block, _ in blocks for part in block)
+    return Context(text="".join(part.text for part in parts), used=used, tokens=tokens, parts=parts)
