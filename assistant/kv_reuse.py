@@ -1,6 +1,6 @@
 """Bookkeeping of what each KV cache sequence contains, and plans for reusing it in the next prompt.
 
-A sequence holds units: a token id plus its origin. The origin is None for a token evaluated
+A sequence contains units: a token id plus its origin. The origin is None for a token evaluated
 in its full prompt context, or the store key of a chunk whose KV cache was computed on its own
 and restored. Two units are interchangeable only when both the token and the origin match.
 Pure logic with no llama.cpp calls, so the reuse rules are unit-tested without a model.

@@ -235,7 +235,7 @@ class NativeContext:
     def logits(self) -> npt.NDArray[np.float32]:
         """A writable view of the logits of the last evaluated token that had logits.
 
-        Writing to it changes what the sampler sees, which is how token constraints work.
+        Writing to it changes what the sampler reads, which is how token constraints work.
         """
         pointer = llama_cpp.llama_get_logits_ith(self.handle, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.model.n_vocab,))

@@ -112,7 +112,7 @@ class PrefillStats:
 
 @dataclass(frozen=True)
 class ContinuationScore:
-    """How well a model predicts a given continuation of a prompt (teacher forcing).
+    """Teacher-forced scores of a given continuation of a prompt.
 
     `mean_logprob` is the mean per continuation token. `token_accuracy` is the share of
     continuation tokens that were the model's top choice. `first_logits` are the logits before
@@ -424,10 +424,11 @@ class LlamaGenerator:
     def _prefill(
         self, slot: Slot, units: list[Unit], runs: list[_ChunkRun], is_cancelled: Callable[[], bool] | None
     ) -> bool:
-        """Bring `slot` to hold `units`, reusing, restoring and evaluating; False when cancelled."""
+        """Bring `slot` to contain `units` by reuse, restores and evaluation; False when cancelled."""
         started = time.perf_counter()
         plan = plan_reuse(slot.units, units, self._settings.reuse_min_tokens, self._context.can_shift)
         self._apply_reuse(slot, units, plan)
+
         restored = restored_chunks = built = entry_bytes = 0
         run_by_start = {run.start: run for run in runs}
         position = plan.kept
@@ -447,6 +448,7 @@ class LlamaGenerator:
             end = min(_plain_run_end(units, position, run_by_start), position + BATCH_TOKENS)
             self._evaluate(slot, units[position:end], wants_logits=end == len(units))
             position = end
+
         if self._chunk_store is not None and entry_bytes > self._chunk_store.size_limit_bytes:
             self._is_store_too_small = True
             logger.warning(
@@ -454,6 +456,7 @@ class LlamaGenerator:
                 "evict each other; retrieved chunks are evaluated in full from now on. Raise turbo.cache_size_mb",
                 entry_bytes >> 20, self._chunk_store.size_limit_bytes >> 20,
             )
+
         self.last_prefill = PrefillStats(
             prompt_tokens=len(units), reused_tokens=plan.kept, restored_tokens=restored,
             evaluated_tokens=len(units) - plan.kept - restored, restored_chunks=restored_chunks,

@@ -1,9 +1,9 @@
 """Measure chunk KV caches (TurboRAG) and KV reuse between keystrokes, side by side in one run.
 
 Part 1, per model: time to first token with full prefill versus restored chunk KV caches at 2, 4,
-8 and 16 retrieved chunks of about 256 tokens (standard-library definitions), the first-token
-KL divergence and top-1 agreement between the two, KV bytes per token on disk, restore time per
-chunk and precompute throughput.
+8 and 16 retrieved chunks of about 256 tokens (standard-library definitions). It also prints the
+first-token KL divergence and top-1 agreement between the two, KV bytes per token on disk, restore
+time per chunk and precompute throughput.
 
 Part 2: a typing replay over a real file (json/decoder.py of the standard library, indexed
 with json): completion latency per keystroke with the document's cached sequence reused, and
@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_turbo_quality import kl_divergence  # noqa: E402
 
 from assistant.config import DefaultModel, KvCacheType, ModelSettings, Settings  # noqa: E402
 from assistant.context import CHUNK_SEPARATOR  # noqa: E402
@@ -78,16 +79,6 @@ def time_to_first_token(generator: LlamaGenerator, prompt: PromptParts, cache_ke
     return time.perf_counter() - started
 
 
-def kl_divergence(reference: npt.NDArray[np.float32], other: npt.NDArray[np.float32]) -> float:
-    """KL(reference || other) of the softmax distributions, in nats."""
-    p = np.exp(reference - reference.max())
-    p /= p.sum()
-    log_p = np.log(np.maximum(p, 1e-30))
-    q_logits = other - other.max()
-    log_q = q_logits - np.log(np.exp(q_logits).sum())
-    return float((p * (log_p - log_q)).sum())
-
-
 def measure_model(model: DefaultModel, counts: list[int], repeats: int, kv_type: KvCacheType, threads: int) -> None:
     settings = ModelSettings(default=model, n_ctx=8192, cache_slots=2, kv_cache_type=kv_type, n_threads=threads)
     store_dir = Path(tempfile.mkdtemp(prefix="ragcoder-kv-"))
@@ -117,7 +108,9 @@ def measure_model(model: DefaultModel, counts: list[int], repeats: int, kv_type:
                 full_times.append(time_to_first_token(generator, prompt.without_chunk_cache(), f"full-{count}-{repeat}"))
                 turbo_times.append(time_to_first_token(generator, prompt, f"turbo-{count}-{repeat}"))
                 stats = generator.last_prefill
-                assert stats is not None and stats.restored_chunks == count and stats.built_chunks == 0
+                assert stats is not None
+                assert stats.restored_chunks == count
+                assert stats.built_chunks == 0
                 restore_s.append(stats.seconds)
             full_logits = generator.next_token_logits(prompt.without_chunk_cache(), f"full-logits-{count}")
             turbo_logits = generator.next_token_logits(prompt, f"turbo-logits-{count}")

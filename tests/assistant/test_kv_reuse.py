@@ -95,8 +95,8 @@ def test_plan_moves_restored_chunk_with_same_key() -> None:
 
 
 def test_plan_never_cuts_restored_chunk() -> None:
-    # The cache contains chunk "a" fully, but the target ends inside the same chunk run;
-    # reuse backs off to the chunk start instead of keeping half of it.
+    # The cache contains chunk "a" fully, but the target ends inside the same chunk run.
+    # Reuse backs off to the chunk start instead of keeping half of it.
     cached = plain(1) + chunk("a", *range(10, 30)) + plain(5)
     target = plain(1) + chunk("a", *range(10, 30))
     plan = plan_reuse(cached, target, min_move_tokens=8, can_shift=True)

@@ -371,11 +371,17 @@ REPO_FILES = {
 }
 
 
-def test_edited_file_invalidates_its_entries(tmp_path: Path) -> None:
+def write_repository(folder: Path) -> Settings:
+    """Write the two-file repository into `folder` and return settings for one model thread."""
     for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+        (folder / name).write_text(text, encoding="utf-8")
     settings = Settings()
     settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    return settings
+
+
+def test_edited_file_invalidates_its_entries(tmp_path: Path) -> None:
+    settings = write_repository(tmp_path)
     assistant = Assistant(tmp_path, settings)
     try:
         assistant.index()
@@ -410,10 +416,7 @@ def test_edited_file_invalidates_its_entries(tmp_path: Path) -> None:
 
 
 def test_turbo_setting_off_evaluates_chunks(tmp_path: Path) -> None:
-    for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings = write_repository(tmp_path)
     settings.turbo.ask = False
     assistant = Assistant(tmp_path, settings)
     try:
@@ -435,10 +438,7 @@ def test_invalid_cache_setting_names_setting(field: str, value: int) -> None:
 
 
 def test_precompute_builds_each_chunk_once(tmp_path: Path) -> None:
-    for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings = write_repository(tmp_path)
     assistant = Assistant(tmp_path, settings)
     try:
         summary = assistant.index()
@@ -458,10 +458,7 @@ def test_precompute_builds_each_chunk_once(tmp_path: Path) -> None:
 
 
 def test_precompute_with_turbo_off_names_settings(tmp_path: Path) -> None:
-    for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings = write_repository(tmp_path)
     settings.turbo.ask = False
     settings.turbo.completion = False
     assistant = Assistant(tmp_path, settings)
@@ -474,10 +471,7 @@ def test_precompute_with_turbo_off_names_settings(tmp_path: Path) -> None:
 
 
 def test_cap_below_one_prompt_falls_back_with_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings = write_repository(tmp_path)
     settings.turbo.cache_size_mb = 1
     assistant = Assistant(tmp_path, settings)
     try:
@@ -495,10 +489,7 @@ def test_cap_below_one_prompt_falls_back_with_warning(tmp_path: Path, caplog: py
 
 
 def test_precompute_under_small_cap_keeps_all_it_built(tmp_path: Path) -> None:
-    for name, text in REPO_FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    settings.model = ModelSettings(n_threads=1, n_ctx=2048, cache_slots=2)
+    settings = write_repository(tmp_path)
     settings.turbo.cache_size_mb = 2
     assistant = Assistant(tmp_path, settings)
     try:
