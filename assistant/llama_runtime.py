@@ -8,6 +8,7 @@ cache, the per-sequence state save and restore, and the sampler chain. llama.cpp
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ class NativeModel:
         """
         params = llama_cpp.llama_model_default_params()
         params.n_gpu_layers = n_gpu_layers
+        if cpu_has_amx():
+            # llama.cpp's AMX matrix kernels crash on some Sapphire Rapids class CPUs
+            # (ggml-org/llama.cpp#20824, seen here on a Xeon VM): keep the weights out of
+            # the AMX buffers, at the cost of the other repacked CPU layouts.
+            logger.info("the CPU has AMX; llama.cpp's extra weight buffers (AMX, repacked layouts) are off")
+            params.use_extra_bufts = False
         handle = llama_cpp.llama_model_load_from_file(str(path).encode("utf-8"), params)
         if not handle:
             raise ValueError(f"llama_model_load_from_file returned no model for {path}")
@@ -200,20 +207,24 @@ class NativeContext:
             llama_cpp.llama_free(self.handle)
             self.handle = None
 
-    def decode(self, tokens: Sequence[int], sequence: int, start_position: int, wants_logits: bool) -> None:
+    def decode(
+        self, tokens: Sequence[int], sequence: int, start_position: int, wants_logits: bool, logits_tail: int = 1
+    ) -> None:
         """Evaluate `tokens` at positions `start_position`... of `sequence`.
 
-        Only the last token gets logits, and only when `wants_logits`. On failure the cells of
-        this call's tokens are removed again, so the sequence keeps exactly what came before.
+        When `wants_logits`, the last `logits_tail` tokens get logits (read them with
+        `logits_row`); the batches are cut so that those tokens share the last one. On failure
+        the cells of this call's tokens are removed again, so the sequence keeps exactly what
+        came before.
 
         Raises:
             KvCacheFull: no free cells for a batch; the caller may free other sequences and retry.
             DecodeError: llama.cpp failed otherwise.
         """
-        for offset in range(0, len(tokens), BATCH_TOKENS):
-            part = tokens[offset : offset + BATCH_TOKENS]
-            is_last_batch = offset + BATCH_TOKENS >= len(tokens)
-            self._fill_batch(part, sequence, start_position + offset, wants_logits and is_last_batch)
+        tail = min(max(logits_tail, 1), len(tokens), BATCH_TOKENS) if wants_logits else 0
+        for offset, end in _batch_bounds(len(tokens), tail):
+            part = tokens[offset:end]
+            self._fill_batch(part, sequence, start_position + offset, tail if end == len(tokens) else 0)
             status = llama_cpp.llama_decode(self.handle, self._batch)
             if status != 0:
                 self.remove(sequence, start_position, -1)
@@ -221,23 +232,29 @@ class NativeContext:
                     raise KvCacheFull(f"no KV cells left for {len(part)} tokens in a {self.n_ctx}-token context")
                 raise DecodeError(f"llama_decode returned {status}")
 
-    def _fill_batch(self, tokens: Sequence[int], sequence: int, start_position: int, wants_logits: bool) -> None:
+    def _fill_batch(self, tokens: Sequence[int], sequence: int, start_position: int, logits_tail: int) -> None:
         batch = self._batch
         batch.n_tokens = len(tokens)
+        first_with_logits = len(tokens) - logits_tail
         for index, token_id in enumerate(tokens):
             batch.token[index] = token_id
             batch.pos[index] = start_position + index
             batch.n_seq_id[index] = 1
             batch.seq_id[index][0] = sequence
-            batch.logits[index] = False
-        batch.logits[len(tokens) - 1] = wants_logits
+            batch.logits[index] = index >= first_with_logits
 
     def logits(self) -> npt.NDArray[np.float32]:
         """A writable view of the logits of the last evaluated token that had logits.
 
         Writing to it changes what the sampler reads, which is how token constraints work.
         """
-        pointer = llama_cpp.llama_get_logits_ith(self.handle, -1)
+        return self.logits_row(-1)
+
+    def logits_row(self, index: int) -> npt.NDArray[np.float32]:
+        """A writable view of one row of the last decode's logits; -1 is the last token's."""
+        pointer = llama_cpp.llama_get_logits_ith(self.handle, index)
+        if not pointer:
+            raise DecodeError(f"llama.cpp has no logits for output row {index} of the last batch")
         return np.ctypeslib.as_array(pointer, shape=(self.model.n_vocab,))
 
     def remove(self, sequence: int, start_position: int, end_position: int) -> None:
@@ -331,3 +348,25 @@ def route_native_logs() -> None:
 def llama_cpp_version() -> str:
     """The installed llama-cpp-python version, part of the chunk KV cache key."""
     return str(llama_cpp.__version__)
+
+
+def _batch_bounds(length: int, tail: int) -> list[tuple[int, int]]:
+    """Cut `length` tokens into batches of at most `BATCH_TOKENS`, the last `tail` in the last one."""
+    bounds = [(offset, min(offset + BATCH_TOKENS, length)) for offset in range(0, length, BATCH_TOKENS)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < tail:
+        cut = length - tail
+        bounds[-2:] = [(bounds[-2][0], cut), (cut, length)]
+    return bounds
+
+
+@functools.cache
+def cpu_has_amx() -> bool:
+    """Tell whether Linux reports Intel AMX tiles on this CPU (False elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return "amx_tile" in line.split()
+    return False
