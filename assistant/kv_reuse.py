@@ -44,14 +44,17 @@ def common_prefix_length(cached: Sequence[Unit], target: Sequence[Unit]) -> int:
     return limit
 
 
-def plan_reuse(cached: Sequence[Unit], target: Sequence[Unit], min_move_tokens: int, can_shift: bool) -> ReusePlan:
+def plan_reuse(
+    cached: Sequence[Unit], target: Sequence[Unit], min_move_tokens: int, can_shift: bool, evaluate_last: int = 1
+) -> ReusePlan:
     """Plan the reuse of `cached` for `target`: the common prefix, then shifted runs.
 
     After the common prefix, a run of at least `min_move_tokens` units that appears later in
     the cache (because lines above it were deleted or changed) is shifted into place, as the
     llama.cpp server's cache reuse does. The skipped cached units are dropped. Runs are only
     searched forward in the cache, so text inserted above a run ends the reuse. At least the
-    last unit of `target` is always left to evaluate, because its logits are needed.
+    `evaluate_last` units of `target` (at least one) are always left to evaluate, because their
+    logits are needed.
     """
     prefix = common_prefix_length(cached, target)
     moves = [Move(0, 0, prefix)] if prefix else []
@@ -65,7 +68,7 @@ def plan_reuse(cached: Sequence[Unit], target: Sequence[Unit], min_move_tokens: 
                 kept += length
             else:
                 source += 1
-    kept = min(kept, len(target) - 1)
+    kept = min(kept, len(target) - max(evaluate_last, 1))
     kept = _chunk_boundary(target, kept)
     return ReusePlan(kept=max(kept, 0), moves=tuple(move for move in moves if move.target_start < kept))
 

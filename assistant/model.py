@@ -370,12 +370,17 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         with self._lock:
             prompt_ids, processors, skip_bytes = self._plan_healing([token_id for token_id, _ in units], heal_tokens)
-            # Alignment may back off more tokens than requested; each must be generated again.
-            max_tokens += len(units) - len(prompt_ids)
-            units = _trim_units(units[: len(prompt_ids)], runs)
+            # The backed-off tokens stay in the prompt and get logits, so while the model re-creates
+            # them its next-token logits are already known; decoding starts at the first difference.
+            backed_off = [token_id for token_id, _ in units[len(prompt_ids) :]]
+            max_tokens += len(backed_off)
+            units = _trim_units(units, runs, len(backed_off) + 1)
             slot = self._slot(cache_key or DEFAULT_CACHE_KEY)
-            if not self._prefill(slot, units, runs, is_cancelled):
+            if not self._prefill(slot, units, runs, is_cancelled, logits_tail=len(backed_off) + 1):
                 return
+            # Row i holds the logits after prompt token len(prompt_ids) - 1 + i.
+            rows = [self._context.logits_row(index).copy() for index in range(-len(backed_off) - 1, 0)] if backed_off else []
+            recreated = 0
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             text_filter = StopFilter(stop)
             generated: list[int] = []
@@ -383,6 +388,8 @@ class LlamaGenerator:
                 for _ in range(max_tokens):
                     if is_cancelled is not None and is_cancelled():
                         return
+                    if rows:
+                        self._context.logits()[:] = rows[recreated]
                     token_id = self._sample(sampler, processors, prompt_ids, generated)
                     if self._is_end(token_id):
                         break
@@ -396,6 +403,16 @@ class LlamaGenerator:
                         yield piece
                     if text_filter.is_stopped:
                         return
+                    if rows and recreated < len(backed_off) and token_id == backed_off[recreated]:
+                        # The prompt already holds this token, evaluated.
+                        recreated += 1
+                        continue
+                    if rows:
+                        # Generation left the prompt's tokens: drop the rest of them from the cache.
+                        position = len(prompt_ids) + recreated
+                        self._context.remove(slot.sequence, position, -1)
+                        del slot.units[position:]
+                        rows = []
                     # The sampled token is evaluated only when another one is needed after it.
                     self._evaluate(slot, [(token_id, None)], wants_logits=True)
                 tail = text_filter.push(decoder.decode(b"", final=True)) + text_filter.flush()
@@ -422,11 +439,22 @@ class LlamaGenerator:
         return slot
 
     def _prefill(
-        self, slot: Slot, units: list[Unit], runs: list[_ChunkRun], is_cancelled: Callable[[], bool] | None
+        self,
+        slot: Slot,
+        units: list[Unit],
+        runs: list[_ChunkRun],
+        is_cancelled: Callable[[], bool] | None,
+        logits_tail: int = 1,
     ) -> bool:
-        """Bring `slot` to contain `units` by reuse, restores and evaluation; False when cancelled."""
+        """Bring `slot` to contain `units` by reuse, restores and evaluation; False when cancelled.
+
+        The last `logits_tail` units are evaluated in one batch with logits, so that
+        `NativeContext.logits_row` reads them; they must not belong to a restored chunk.
+        """
         started = time.perf_counter()
-        plan = plan_reuse(slot.units, units, self._settings.reuse_min_tokens, self._context.can_shift)
+        plan = plan_reuse(
+            slot.units, units, self._settings.reuse_min_tokens, self._context.can_shift, evaluate_last=logits_tail
+        )
         self._apply_reuse(slot, units, plan)
 
         restored = restored_chunks = built = entry_bytes = 0
@@ -446,7 +474,10 @@ class LlamaGenerator:
                 continue
             # One batch at a time, so a cancelled request stops soon and keeps what it evaluated.
             end = min(_plain_run_end(units, position, run_by_start), position + BATCH_TOKENS)
-            self._evaluate(slot, units[position:end], wants_logits=end == len(units))
+            if end < len(units) and len(units) - end < logits_tail:
+                end = len(units) - logits_tail
+            is_last = end == len(units)
+            self._evaluate(slot, units[position:end], wants_logits=is_last, logits_tail=logits_tail if is_last else 1)
             position = end
 
         if self._chunk_store is not None and entry_bytes > self._chunk_store.size_limit_bytes:
@@ -480,11 +511,13 @@ class LlamaGenerator:
         self._context.remove(slot.sequence, plan.kept, -1)
         slot.units = list(units[: plan.kept])
 
-    def _evaluate(self, slot: Slot, units: Sequence[Unit], wants_logits: bool) -> None:
+    def _evaluate(self, slot: Slot, units: Sequence[Unit], wants_logits: bool, logits_tail: int = 1) -> None:
         """Evaluate `units` after the slot's current end, freeing other slots when the cache is full."""
         tokens = [token_id for token_id, _ in units]
         self._with_room(
-            slot, lambda: self._context.decode(tokens, slot.sequence, len(slot.units), wants_logits), len(tokens)
+            slot,
+            lambda: self._context.decode(tokens, slot.sequence, len(slot.units), wants_logits, logits_tail),
+            len(tokens),
         )
         slot.units.extend(units)
 
@@ -606,17 +639,17 @@ def _check_cache_settings(settings: ModelSettings) -> None:
         )
 
 
-def _trim_units(units: list[Unit], runs: list[_ChunkRun]) -> list[Unit]:
-    """Mark chunk units as normal when healing cut into their chunk, and drop those runs.
+def _trim_units(units: list[Unit], runs: list[_ChunkRun], plain_tail: int) -> list[Unit]:
+    """Mark chunk units as normal when their chunk reaches into the last `plain_tail` units, and drop those runs.
 
-    A chunk that would end the prompt is evaluated normally too, because the last prompt token
-    must be evaluated to get the logits of the first generated token.
+    Those units are evaluated, because their logits are needed: the last one's for the first
+    generated token, the ones before it for the tokens that alignment backed off.
     """
     length = len(units)
     for run in list(runs):
-        if run.start + len(run.tokens) >= length:
+        if run.start + len(run.tokens) > length - plain_tail:
             runs.remove(run)
-            for index in range(run.start, length):
+            for index in range(run.start, run.start + len(run.tokens)):
                 units[index] = (units[index][0], None)
     return units
 

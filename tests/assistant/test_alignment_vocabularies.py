@@ -239,3 +239,115 @@ def test_generate_aligned_continues_partial_token(
     text = "".join(generator.generate(prompt, 12, 0.0, ["\n\n"], heal_tokens=1))
     first_line = text.split("\n")[0]
     assert re.match(pattern, first_line), f"{model}: {prompt[-16:]!r} continued with {text!r}"
+
+
+@dataclass
+class DecodeSpy:
+    """Records what an aligned generation sampled and evaluated, around the real llama.cpp calls."""
+
+    generator: LlamaGenerator
+    sampled: list[int]
+    decodes: list[tuple[int, int]]
+
+    @classmethod
+    def attach(cls, generator: LlamaGenerator, monkeypatch: pytest.MonkeyPatch) -> DecodeSpy:
+        spy = cls(generator, [], [])
+        context, sample = generator._context, generator._sample
+        decode = context.decode
+
+        def recording_decode(tokens: list[int], sequence: int, start: int, wants_logits: bool, logits_tail: int = 1) -> None:
+            spy.decodes.append((len(tokens), logits_tail if wants_logits else 0))
+            decode(tokens, sequence, start, wants_logits, logits_tail)
+
+        def recording_sample(*args: object) -> int:
+            token_id = sample(*args)  # type: ignore[arg-type]
+            spy.sampled.append(token_id)
+            return token_id
+
+        monkeypatch.setattr(context, "decode", recording_decode)
+        monkeypatch.setattr(generator, "_sample", recording_sample)
+        return spy
+
+
+ALIGNED_DECODE_CASES = [
+    # (prompt, the model re-creates the backed-off tokens): a cursor at a token boundary and
+    # one inside a word, where the model spells the word with a token of its own.
+    ("import math\n\n\ndef circle_area(radius):\n    return math.pi", True),
+    ("import math\n\n\ndef circle_area(radius):\n    return math.p", False),
+]
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm2"])
+@pytest.mark.parametrize(("prompt", "recreates"), ALIGNED_DECODE_CASES)
+def test_aligned_generation_evaluates_backed_off_tokens_once(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, model: str, prompt: str, recreates: bool
+) -> None:
+    generator: LlamaGenerator = request.getfixturevalue(model)
+    prompt_ids = generator.tokenize(prompt, add_bos=True)
+    plan = plan_healing(prompt_ids, generator.vocabulary_index(), 1)
+    backed_off = prompt_ids[len(plan.prompt_ids) :]
+    assert backed_off, "the case must back off at least one token"
+    generator.clear_cached_sequences()
+    spy = DecodeSpy.attach(generator, monkeypatch)
+
+    text = "".join(generator.generate(prompt, 8, 0.0, [], heal_tokens=1, cache_key="aligned"))
+
+    generated = [token_id for token_id in spy.sampled if not generator._is_end(token_id)]
+    recreated = 0
+    while recreated < min(len(backed_off), len(generated)) and generated[recreated] == backed_off[recreated]:
+        recreated += 1
+    assert (recreated == len(backed_off)) is recreates, f"{model}: sampled {generated[:4]}, backed off {backed_off}"
+    # One prompt decode with logits for every backed-off position, then one decode per token
+    # that the prompt did not already hold.
+    assert spy.decodes[0] == (len(prompt_ids), len(backed_off) + 1)
+    assert spy.decodes[1:] == [(1, 1)] * (len(generated) - recreated)
+    # The cached sequence holds exactly the tokens the slot lists, so the next request can reuse it.
+    slot = next(slot for slot in generator._slots.slots if slot.key == "aligned")
+    assert [token_id for token_id, _ in slot.units] == plan.prompt_ids + generated
+    assert generator._context.max_position(slot.sequence) == len(slot.units) - 1
+    assert text
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm2"])
+def test_aligned_generation_matches_decoding_each_token(request: pytest.FixtureRequest, model: str) -> None:
+    # The logits kept from the prompt decode give the same greedy text as evaluating the
+    # backed-off prompt and decoding each re-created token, done here by hand with a fresh cache.
+    generator: LlamaGenerator = request.getfixturevalue(model)
+    prompt = "import math\n\n\ndef circle_area(radius):\n    return math.pi"
+    prompt_ids = generator.tokenize(prompt, add_bos=True)
+    plan = plan_healing(prompt_ids, generator.vocabulary_index(), 1)
+    processor = HealingLogitsProcessor(generator.vocabulary_index(), len(plan.prompt_ids), plan.required_bytes)
+    generator.clear_cached_sequences()
+
+    aligned = "".join(generator.generate(prompt, 6, 0.0, [], heal_tokens=1, cache_key="aligned"))
+
+    generator.clear_cached_sequences()
+    ids = list(plan.prompt_ids)
+    by_hand = b""
+    for _ in range(6 + len(prompt_ids) - len(plan.prompt_ids)):
+        logits = generator.next_token_logits(ids, cache_key="by-hand")
+        token_id = int(np.argmax(processor(np.array(ids, dtype=np.intc), logits.copy())))
+        if generator._is_end(token_id):
+            break
+        ids.append(token_id)
+        by_hand += generator.token_bytes(token_id)
+    expected = by_hand[len(plan.required_bytes) :].decode("utf-8", errors="replace")
+    assert aligned == expected
+
+
+def test_aligned_prompt_across_batches_keeps_tail_together(gemma: LlamaGenerator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 513 tokens: the batch of 512 would leave one token for the next, but the two positions
+    # whose logits alignment needs must be evaluated in the same batch.
+    filler = gemma.tokenize("".join(f"value_{index} = {index}\n" for index in range(200)))
+    tail = gemma.tokenize("import math\narea = math.pi")
+    prompt_ids = gemma.tokenize("", add_bos=True) + filler[: 513 - 1 - len(tail)] + tail
+    assert len(prompt_ids) == 513
+    plan = plan_healing(prompt_ids, gemma.vocabulary_index(), 1)
+    backed_off = len(prompt_ids) - len(plan.prompt_ids)
+    gemma.clear_cached_sequences()
+    spy = DecodeSpy.attach(gemma, monkeypatch)
+
+    text = "".join(gemma.generate(prompt_ids, 4, 0.0, [], heal_tokens=1, cache_key="long"))
+
+    assert spy.decodes[:2] == [(512 - backed_off, 0), (backed_off + 1, backed_off + 1)]
+    assert text

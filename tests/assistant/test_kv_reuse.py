@@ -53,6 +53,14 @@ def test_plan_same_prompt_leaves_last_token() -> None:
     assert plan.kept == 49
 
 
+def test_plan_leaves_tokens_whose_logits_are_needed() -> None:
+    # Alignment needs logits for the backed-off tokens too, so they are evaluated again.
+    cached = plain(*range(50))
+    plan = plan_reuse(cached, list(cached), min_move_tokens=8, can_shift=True, evaluate_last=3)
+    assert plan.kept == 47
+    assert plan_reuse(plain(1, 2), plain(1, 2), min_move_tokens=8, can_shift=True, evaluate_last=5).kept == 0
+
+
 def test_plan_deleted_line_above_shifts_rest() -> None:
     # Tokens 10..14 (a line above the cursor) were deleted; the 40 tokens after them move up by 5.
     cached = plain(*range(60))
