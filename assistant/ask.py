@@ -91,7 +91,7 @@ def build_ask_prompt(
         )
     budget = min(settings.context_tokens, available)
     if path_retriever is not None:
-        return _path_prompt(question, template, path_retriever, budget, generator)
+        return _path_prompt(question, template, path_retriever, budget, generator, is_cacheable)
     retrieved = retriever.retrieve(question)
     compression = compression_plan(settings.compression, settings.compression_min_ratio, "ask", question)
     context = pack_context(retrieved, budget, generator.count_tokens, compression=compression)
@@ -102,13 +102,19 @@ def build_ask_prompt(
 
 
 def _path_prompt(
-    question: str, template: str, path_retriever: PathRetriever, budget: int, generator: Generator
+    question: str,
+    template: str,
+    path_retriever: PathRetriever,
+    budget: int,
+    generator: Generator,
+    is_cacheable: bool,
 ) -> AskPrompt:
     path_context = path_retriever.build_context(question, budget, generator.count_tokens)
     context = path_context.context
     text = fill_template(template, {"context": context.text, "question": question})
+    parts = split_template(template, question, context, is_cacheable)
     logger.debug("ask prompt: %d context tokens from %d paths", context.tokens, len(path_context.paths))
-    return AskPrompt(text=text, context=context, paths=path_context.paths)
+    return AskPrompt(text=text, context=context, paths=path_context.paths, parts=parts)
 
 
 def sources_of(context: Context) -> list[Source]:

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete = commands.add_parser("complete", help="print the completion at FILE:LINE:COL", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     complete.add_argument("position", help="FILE:LINE:COL with LINE and COL counted from 1")
     complete.add_argument("--repo", type=Path, help="indexed repository (default: the nearest parent folder with an index)")
+    complete.add_argument("--show-context", action="store_true", help="print the retrieved context and code-graph definitions before the completion")
 
     compress = commands.add_parser("compress", help="print a file compressed by token type, as the model would see it", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     compress.add_argument("file", type=Path, help="source file to compress")
@@ -294,6 +295,12 @@ def _complete(args: argparse.Namespace) -> int:
     settings = load_settings(repo, args)
     assistant = Assistant(repo, settings)
     request = CompletionRequest(path=str(path.resolve()), text=text, line=line, column=column)
+    if args.show_context:
+        context = assistant.completion_context(request)
+        if isinstance(context, str):
+            print("Context: none\n")
+        else:
+            _print_context(context, assistant)
     result = assistant.complete(request)
     if result is not None:
         print(result.text)

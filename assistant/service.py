@@ -17,6 +17,7 @@ from assistant.completion import complete_at
 from assistant.config import RetrievalMode, Settings
 from assistant.context import CHUNK_SEPARATOR, Context, compression_plan, pack_context, render_chunk
 from assistant.errors import IndexMissing, InvalidInput
+from assistant.graph_context import graph_context
 from assistant.model import Generator, LlamaGenerator, load_generator
 from assistant.path_context import PathRetriever
 from assistant.results import (
@@ -217,7 +218,7 @@ class Assistant:
         with self._lock:
             if is_cancelled is not None and is_cancelled():
                 return None
-            context = self._completion_context(request, prefix)
+            context = self._completion_context(request, prefix, suffix)
             language = request.language or language_for_path(request.path)
             text = complete_at(
                 prefix, suffix, context, self.generator(), self.settings.completion, is_cancelled,
@@ -232,6 +233,15 @@ class Assistant:
             replace_end_column=request.column,
             latency_ms=(time.perf_counter() - started) * 1000.0,
         )
+
+    def completion_context(self, request: CompletionRequest) -> Context | str:
+        """Return the context that a completion at the cursor of `request` puts before the code.
+
+        An empty string means none: no index, or nothing before the cursor to retrieve for.
+        """
+        prefix, suffix = split_at_cursor(request)
+        with self._lock:
+            return self._completion_context(request, prefix, suffix)
 
     def close(self) -> None:
         """Release the index handles; the models stay loaded until the process ends."""
@@ -251,7 +261,7 @@ class Assistant:
             self._chunk_kv_store.close()
         self._chunk_kv_store = None
 
-    def _completion_context(self, request: CompletionRequest, prefix: str) -> Context | str:
+    def _completion_context(self, request: CompletionRequest, prefix: str, suffix: str) -> Context | str:
         """Return the retrieved context for a completion, kept while the cursor stays on one line.
 
         Retrieving again on every keystroke would change the chunks at the start of the prompt,
@@ -261,14 +271,19 @@ class Assistant:
         cached = self._completion_contexts.get(request.path)
         if cached is not None and cached[0] == request.line:
             return cached[1]
-        context = self._retrieve_completion_context(request, prefix)
+        context = self._retrieve_completion_context(request, prefix, suffix)
         self._completion_contexts.pop(request.path, None)
         self._completion_contexts[request.path] = (request.line, context)
         while len(self._completion_contexts) > MAX_CACHED_COMPLETION_CONTEXTS:
             del self._completion_contexts[next(iter(self._completion_contexts))]
         return context
 
-    def _retrieve_completion_context(self, request: CompletionRequest, prefix: str) -> Context | str:
+    def _retrieve_completion_context(self, request: CompletionRequest, prefix: str, suffix: str) -> Context | str:
+        """Retrieve the context of a completion: code-graph definitions first, then similar chunks.
+
+        The definitions of the names near the cursor (`completion.graph_context`) come first, so
+        they win the budget; the chunks similar to the lines before the cursor fill what is left.
+        """
         query = "\n".join(prefix.splitlines()[-COMPLETION_QUERY_LINES:])
         if not query.strip():
             return ""
@@ -278,13 +293,18 @@ class Assistant:
             logger.debug("no index at %s; completing without retrieved context", self.index_dir)
             return ""
         relative = _relative_path(self.repo, request.path)
-        retrieved = retriever.retrieve(query, top_k=COMPLETION_TOP_K, exclude_path=relative)
         language = request.language or language_for_path(request.path) or ""
         comment = "#" if language == "python" else "//"
         generator = self.generator()
         settings = self.settings.completion
+        items: list[RetrievedChunk] = []
+        if settings.graph_context and self._store is not None:
+            items += graph_context(
+                self._store, relative, prefix, suffix, language, settings.context_tokens, generator.count_tokens, comment
+            )
+        items += retriever.retrieve(query, top_k=COMPLETION_TOP_K, exclude_path=relative)
         compression = compression_plan(settings.compression, settings.compression_min_ratio, "completion", query)
-        return pack_context(retrieved, settings.context_tokens, generator.count_tokens, comment, compression)
+        return pack_context(items, settings.context_tokens, generator.count_tokens, comment, compression)
 
     def _locked(self, tokens: Iterator[str]) -> Iterator[str]:
         with self._lock:

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.context import pack_context, render_chunk
+from assistant.config import CompletionSettings, Settings
+from assistant.context import Context, pack_context, render_chunk
 from assistant.graph_context import DOCUMENT_CHUNK_ID, graph_context
+from assistant.results import CompletionRequest
 from assistant.retrieval import RetrievedChunk
 from assistant.service import Assistant
 from indexer.chunks import chunk_file
@@ -181,3 +183,26 @@ def test_graph_context_stdlib_imported_class_is_compact(
     decoder = by_symbol["json/decoder.py::JSONDecoder"].chunk.text
     assert "    def raw_decode(self, s, idx=0):\n" in decoder
     assert "scan_once" not in decoder
+
+
+def test_completion_context_puts_graph_definitions_first(indexed_stdlib: Assistant, stdlib_repo: Path) -> None:
+    # The assistant's completion path, not the graph function alone: the inherited method's
+    # definition from the code graph leads; similar chunks only fill what the graph leaves.
+    prefix, suffix = stdlib_document(stdlib_repo, "email/mime/text.py", "self.set_payload(")
+    line = prefix.count("\n")
+    request = CompletionRequest(
+        path=str(stdlib_repo / "email/mime/text.py"), text=prefix + suffix, line=line,
+        column=len(prefix) - (prefix.rfind("\n") + 1),
+    )
+
+    with_graph = indexed_stdlib.completion_context(request)
+    without_graph = Assistant(stdlib_repo, Settings(completion=CompletionSettings(graph_context=False)))
+    try:
+        flat = without_graph.completion_context(request)
+    finally:
+        without_graph.close()
+
+    assert isinstance(with_graph, Context) and isinstance(flat, Context)
+    assert (with_graph.used[0].chunk.path, with_graph.used[0].chunk.symbol) == ("email/message.py", "Message.set_payload")
+    assert "email/message.py::Message.set_payload" not in {f"{item.chunk.path}::{item.chunk.symbol}" for item in flat.used}
+    assert with_graph.tokens <= CompletionSettings().context_tokens
