@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.config import AskSettings, RetrievalMode, RetrievalSettings, Settings
+from assistant.model import LlamaGenerator
 from assistant.path_context import (
     add_neighbors,
     describe_path,
@@ -15,6 +17,7 @@ from assistant.path_context import (
 )
 from assistant.pathrag import PathGraph, ScoredPath, find_paths
 from assistant.retrieval import Hit, RetrievedChunk
+from assistant.service import Assistant
 from indexer.chunks import chunk_file
 from indexer.graph import store_file_facts, update_graph
 from indexer.graph_lookup import GraphLookup
@@ -225,3 +228,35 @@ def test_add_neighbors_adds_one_compact_definition_per_new_file(tmp_path: Path) 
     assert grown.context.tokens <= 1000
     assert len(grown.paths) == 1
     assert unchanged == packed
+
+
+def test_pathrag_ask_end_to_end_restores_chunk_caches(indexed_stdlib: Assistant, stdlib_repo: Path) -> None:
+    # The real index of json, email and asyncio, the real graph, embedder and model.
+    settings = Settings(retrieval=RetrievalSettings(mode=RetrievalMode.PATHRAG), ask=AskSettings(max_tokens=16))
+    assistant = Assistant(stdlib_repo, settings)
+    question = "What does json.loads call to decode a JSON document?"
+    try:
+        prompt = assistant.prepare_ask(question)
+        assert prompt.paths, "PathRAG found no path"
+        assert prompt.context.tokens <= settings.ask.context_tokens
+        assert prompt.parts is not None
+        chunk_parts = [part for part in prompt.parts.parts if part.source_path is not None]
+        assert chunk_parts, "path contexts must mark their chunks, so their KV caches are restored"
+        assert prompt.context.text in "".join(part.text for part in prompt.parts.parts)
+
+        generator = assistant.generator()
+        assert isinstance(generator, LlamaGenerator)
+        answers = []
+        for _ in range(2):
+            # Without the cached sequence of the first ask, the second must restore chunks.
+            generator.clear_cached_sequences()
+            stream = assistant.ask(question)
+            answers.append("".join(stream.tokens))
+            assert any(source.path.startswith("json/") for source in stream.sources)
+        assert generator.last_prefill is not None
+        # The second ask restores every chunk that the first one stored.
+        assert generator.last_prefill.restored_chunks >= 1
+        assert generator.last_prefill.built_chunks == 0
+        assert answers[0].strip()
+    finally:
+        assistant.close()
