@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 Unit = tuple[int, "str | None"]
 
@@ -42,6 +43,15 @@ def common_prefix_length(cached: Sequence[Unit], target: Sequence[Unit]) -> int:
         if cached[index] != target[index]:
             return index
     return limit
+
+
+def unchanged_prefix(plan: ReusePlan) -> int:
+    """Return how many leading units a plan keeps at their positions, with nothing moved before them."""
+    end = plan.kept
+    for move in plan.moves:
+        if move.source_start != move.target_start:
+            end = min(end, move.target_start)
+    return end
 
 
 def plan_reuse(
@@ -93,6 +103,14 @@ class Slot:
     key: str | None = None
     units: list[Unit] = field(default_factory=list)
     last_used: int = 0
+    # Next-token logits after `units[: position + 1]`, by position, kept from the last aligned
+    # request: the next keystroke needs the same positions and need not evaluate them again.
+    logits_rows: dict[int, Any] = field(default_factory=dict)
+
+    def truncate(self, length: int) -> None:
+        """Forget the units from `length` on, and the logits that depend on them."""
+        del self.units[length:]
+        self.logits_rows = {position: row for position, row in self.logits_rows.items() if position < length}
 
 
 class SlotTable:

@@ -25,7 +25,14 @@ from assistant.alignment import HealingLogitsProcessor, VocabularyIndex, plan_he
 from assistant.config import ModelSettings, default_thread_count
 from assistant.errors import ContextOverflow, InvalidInput, ModelLoadError
 from assistant.fim import FimFormat, FimTokens, detect_fim
-from assistant.kv_reuse import ReusePlan, Slot, SlotTable, Unit, plan_reuse
+from assistant.kv_reuse import (
+    ReusePlan,
+    Slot,
+    SlotTable,
+    Unit,
+    plan_reuse,
+    unchanged_prefix,
+)
 from assistant.llama_runtime import (
     BATCH_TOKENS,
     ContextOptions,
@@ -376,10 +383,14 @@ class LlamaGenerator:
             max_tokens += len(backed_off)
             units = _trim_units(units, runs, len(backed_off) + 1)
             slot = self._slot(cache_key or DEFAULT_CACHE_KEY)
-            if not self._prefill(slot, units, runs, is_cancelled, logits_tail=len(backed_off) + 1):
-                return
             # Row i holds the logits after prompt token len(prompt_ids) - 1 + i.
-            rows = [self._context.logits_row(index).copy() for index in range(-len(backed_off) - 1, 0)] if backed_off else []
+            rows = self._cached_rows(slot, units, len(prompt_ids) - 1) if backed_off else []
+            logits_tail = len(units) - len(prompt_ids) + 1 - len(rows)
+            if not self._prefill(slot, units, runs, is_cancelled, logits_tail=logits_tail):
+                return
+            if backed_off:
+                rows += [self._context.logits_row(index).copy() for index in range(-logits_tail, 0)]
+                slot.logits_rows = {len(prompt_ids) - 1 + offset: row for offset, row in enumerate(rows)}
             recreated = 0
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             text_filter = StopFilter(stop)
@@ -411,7 +422,7 @@ class LlamaGenerator:
                         # Generation left the prompt's tokens: drop the rest of them from the cache.
                         position = len(prompt_ids) + recreated
                         self._context.remove(slot.sequence, position, -1)
-                        del slot.units[position:]
+                        slot.truncate(position)
                         rows = []
                     # The sampled token is evaluated only when another one is needed after it.
                     self._evaluate(slot, [(token_id, None)], wants_logits=True)
@@ -435,8 +446,23 @@ class LlamaGenerator:
         slot, is_new = self._slots.acquire(cache_key)
         if is_new and slot.units:
             self._context.remove(slot.sequence, 0, -1)
-            slot.units = []
+            slot.truncate(0)
         return slot
+
+    def _cached_rows(self, slot: Slot, units: list[Unit], first: int) -> list[npt.NDArray[np.float32]]:
+        """Return the slot's kept logits for positions `first`... that `units` leaves unchanged.
+
+        The last position is always evaluated again, because the sampler reads its logits.
+        """
+        plan = plan_reuse(slot.units, units, self._settings.reuse_min_tokens, self._context.can_shift)
+        end = min(unchanged_prefix(plan), len(units) - 1)
+        rows = []
+        for position in range(first, end):
+            row = slot.logits_rows.get(position)
+            if row is None:
+                break
+            rows.append(row)
+        return rows
 
     def _prefill(
         self,
@@ -509,6 +535,7 @@ class LlamaGenerator:
                     move.target_start - move.source_start,
                 )
         self._context.remove(slot.sequence, plan.kept, -1)
+        slot.truncate(unchanged_prefix(plan))
         slot.units = list(units[: plan.kept])
 
     def _evaluate(self, slot: Slot, units: Sequence[Unit], wants_logits: bool, logits_tail: int = 1) -> None:
@@ -602,7 +629,7 @@ class LlamaGenerator:
     def _drop_slot(self, victim: Slot) -> None:
         logger.debug("dropping the cached sequence of %s to make room", victim.key)
         self._context.remove(victim.sequence, 0, -1)
-        victim.units = []
+        victim.truncate(0)
 
     def _plan_healing(
         self, prompt_ids: list[int], heal_tokens: int

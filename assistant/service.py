@@ -15,11 +15,18 @@ from pathlib import Path
 from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
 from assistant.config import RetrievalMode, Settings
-from assistant.context import CHUNK_SEPARATOR, Context, compression_plan, pack_context, render_chunk
+from assistant.context import (
+    CHUNK_SEPARATOR,
+    Context,
+    compression_plan,
+    pack_context,
+    render_chunk,
+)
 from assistant.errors import IndexMissing, InvalidInput
 from assistant.graph_context import graph_context
 from assistant.model import Generator, LlamaGenerator, load_generator
 from assistant.path_context import PathRetriever
+from assistant.prompt_parts import PromptPart
 from assistant.results import (
     AskStream,
     CompletionRequest,
@@ -28,7 +35,6 @@ from assistant.results import (
     ProgressCallback,
     Source,
 )
-from assistant.prompt_parts import PromptPart
 from assistant.retrieval import Hit, HybridRetriever, RetrievedChunk
 from indexer.build import index_dir_for, index_repository, load_vector_index
 from indexer.embedder import Embedder, load_embedder

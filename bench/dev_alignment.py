@@ -23,10 +23,12 @@ Per model, kind and heal setting the tables give:
 - parses: the file with the completion inserted parses with `ast.parse`;
 - ratio: exact at the moved positions over exact at their boundary positions;
 - the "boundary" row covers every distinct boundary position, so alignment must not lose there;
-- p50 latency of `complete_at` per heal setting and its overhead against heal 0. Each timed call
-  finds its prompt already cached, because a heal-0 call that generates one token runs right
-  before it. The order of the settings rotates from one cursor to the next. Decoding then
-  dominates, which is the case where the extra constrained tokens of alignment cost most.
+- p50 latency of `complete_at` per heal setting and its overhead against heal 0. By default each
+  timed call finds its prompt already cached, because a heal-0 call that generates one token runs
+  right before it: the worst case for alignment, which must evaluate its backed-off tokens again
+  to get their logits. With `--warm typing` the call before completes the prompt one character
+  shorter with the same setting, as the previous keystroke does in an editor. The order of the
+  settings rotates from one cursor to the next.
 Heal settings: a number B backs off B tokens and more while the cut splits a unit of text; "Bp"
 backs off exactly B tokens (the extension is switched off), for comparison.
 """
@@ -277,8 +279,13 @@ class ModelRun:
     completions: dict[tuple[int, int, str], str] = field(default_factory=dict)
 
 
-def run_model(model: DefaultModel, lines: list[DevLine], settings: list[HealSetting]) -> ModelRun:
-    """Complete every cursor of every line with each heal setting."""
+def run_model(model: DefaultModel, lines: list[DevLine], settings: list[HealSetting], warm: str = "cached") -> ModelRun:
+    """Complete every cursor of every line with each heal setting.
+
+    `warm` is what the cache holds before each timed call: "cached", the cursor's own prompt
+    (the worst case for alignment); "typing", the prompt one character shorter, completed with
+    the same setting, as the keystroke before left it in an editor.
+    """
     generator = load_generator(ModelSettings(default=model))
     generator.vocabulary_index()  # built once per model; kept out of the latencies
     run = ModelRun()
@@ -293,7 +300,10 @@ def run_model(model: DefaultModel, lines: list[DevLine], settings: list[HealSett
                 # Every timed call starts from the same cache: the cursor's whole prompt and one
                 # generated token. Greedy results then do not depend on the calls before, because
                 # llama.cpp's logits differ slightly with the batches a prompt was evaluated in.
-                complete(generator, line, cursor, HealSetting("0", 0, True), max_tokens=1)
+                if warm == "typing":
+                    complete(generator, line, cursor - 1, setting, max_tokens=1)
+                else:
+                    complete(generator, line, cursor, HealSetting("0", 0, True), max_tokens=1)
                 started = time.perf_counter()
                 completion = complete(generator, line, cursor, setting)
                 run.times_ms[(line_index, cursor, setting.label)] = (time.perf_counter() - started) * 1000.0
@@ -453,6 +463,10 @@ def main() -> None:
         "--reachability", type=int, default=0, metavar="N",
         help="instead of generating, check the plans at N random cursors per model (see reachability_rows)",
     )
+    parser.add_argument(
+        "--warm", choices=["cached", "typing"], default="cached",
+        help="cache state before each timed call: the same prompt, or the prompt of the keystroke before",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every completion")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -482,7 +496,7 @@ def main() -> None:
         return
     for model in args.models:
         started = time.perf_counter()
-        run = run_model(DefaultModel(model), lines, settings)
+        run = run_model(DefaultModel(model), lines, settings, args.warm)
         print(f"\n{model} ({time.perf_counter() - started:.0f} s)\n")
         header = ["kind", "cases", "mid-token"]
         for setting in settings:

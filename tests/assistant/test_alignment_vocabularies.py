@@ -351,3 +351,19 @@ def test_aligned_prompt_across_batches_keeps_tail_together(gemma: LlamaGenerator
 
     assert spy.decodes[:2] == [(512 - backed_off, 0), (backed_off + 1, backed_off + 1)]
     assert text
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm2"])
+def test_next_keystroke_reuses_kept_logits(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    # Typing "i" after "math.p": the logits after "." were computed for the first request, so
+    # the second evaluates only its new last token, as a request without alignment would.
+    generator: LlamaGenerator = request.getfixturevalue(model)
+    typed = "import math\n\n\ndef circle_area(radius):\n    return math.p"
+    generator.clear_cached_sequences()
+    "".join(generator.generate(typed, 4, 0.0, [], heal_tokens=1, cache_key="typing"))
+    spy = DecodeSpy.attach(generator, monkeypatch)
+
+    text = "".join(generator.generate(typed + "i", 4, 0.0, [], heal_tokens=1, cache_key="typing"))
+
+    assert spy.decodes[0] == (1, 1)
+    assert text
