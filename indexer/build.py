@@ -35,12 +35,33 @@ logger = logging.getLogger(__name__)
 
 FILES_PER_TRANSACTION = 64
 VECTORS_FILE = "vectors.faiss"
+# What an index folder holds: the database with its SQLite side files, the vectors, the chunk KV store.
+_INDEX_ENTRY_PREFIXES = (DATABASE_NAME, VECTORS_FILE, KV_FOLDER)
 
 
 def index_dir_for(repo: Path, settings: Settings) -> Path:
-    """Return the index folder: `index.dir_name` relative to the repository, or absolute."""
-    configured = Path(settings.index.dir_name).expanduser()
-    return configured if configured.is_absolute() else repo / configured
+    """Return the index folder: `index.dir_name` relative to the repository, or absolute.
+
+    Raises:
+        InvalidInput: the folder is the repository or holds it, or it is an existing folder
+            with other files and no index. A rebuild replaces the whole index folder, so such
+            a folder would be deleted.
+    """
+    name = settings.index.dir_name
+    configured = Path(name).expanduser()
+    index_dir = configured if configured.is_absolute() else repo / configured
+    resolved, repo_resolved = index_dir.resolve(), repo.resolve()
+    if not name.strip() or resolved == repo_resolved or resolved in repo_resolved.parents:
+        raise InvalidInput(
+            f"setting index.dir_name is {name!r}, which makes the index folder {resolved}, the repository "
+            f"or a folder that holds it; pass a folder name of its own, such as \".ragcoder\""
+        )
+    if resolved.is_dir() and any(not entry.name.startswith(_INDEX_ENTRY_PREFIXES) for entry in resolved.iterdir()):
+        raise InvalidInput(
+            f"setting index.dir_name points at {resolved}, a folder with files that are not a ragcoder index, "
+            f"which re-indexing would replace; pass an empty or new folder"
+        )
+    return index_dir
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -261,3 +261,22 @@ def test_killed_first_index_leaves_no_index(tmp_path: Path) -> None:
     assert not (tmp_path / ".ragcoder" / "index.sqlite").exists()
     assert asked.returncode == 1
     assert "ragcoder index" in asked.stderr
+
+
+@pytest.mark.parametrize("dir_name", ["", ".", "..", "keep"])
+def test_index_dir_name_never_deletes_user_files(tmp_path: Path, dir_name: str) -> None:
+    # A rebuild replaces the whole index folder; pointed at the repository, a folder holding it
+    # or a folder of the user's, it would delete their files.
+    repo = tmp_path / "repo"
+    (repo / "keep").mkdir(parents=True)
+    (repo / "a.py").write_text("def alpha():\n    return 1\n", encoding="utf-8")
+    (repo / "keep" / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    (repo / ".ragcoder.toml").write_text(f'[index]\ndir_name = "{dir_name}"\n', encoding="utf-8")
+
+    result = _run_cli("index", str(repo), "--rebuild")
+
+    assert result.returncode == 1
+    assert "index.dir_name" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (repo / "a.py").is_file()
+    assert (repo / "keep" / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
