@@ -211,7 +211,7 @@ def _ask(args: argparse.Namespace) -> int:
     from assistant.service import Assistant
 
     repo = args.repo.expanduser()
-    extra = {"ask": {"max_tokens": args.max_tokens}} if args.max_tokens else None
+    extra = {"ask": {"max_tokens": args.max_tokens}} if args.max_tokens is not None else None
     settings = load_settings(repo, args, extra)
     assistant = Assistant(repo, settings)
     prompt = assistant.prepare_ask(args.question)
@@ -292,6 +292,8 @@ def _complete(args: argparse.Namespace) -> int:
     path, line, column = parse_position(args.position)
     text = _read_source(path)
     repo = args.repo.expanduser() if args.repo else _find_repo(path)
+    if not repo.is_dir():
+        raise InvalidInput(f"--repo {repo} is not a folder; pass the repository that holds the file, or leave it out")
     settings = load_settings(repo, args)
     assistant = Assistant(repo, settings)
     request = CompletionRequest(path=str(path.resolve()), text=text, line=line, column=column)

@@ -239,6 +239,51 @@ def _merge_dataclass(obj: Any, values: dict[str, Any], source: str, prefix: str)
     return dataclasses.replace(obj, **changes)
 
 
+# Inclusive bounds of numeric settings; None leaves a side open. A value outside gives an
+# error that names the setting, where it would otherwise fail later or quietly do nothing.
+SETTING_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "index.max_file_bytes": (1, None),
+    "index.max_line_chars": (1, None),
+    "index.max_chunk_lines": (1, None),
+    "embedding.n_threads": (0, None),
+    "embedding.max_tokens": (1, None),
+    "model.n_ctx": (256, None),
+    "model.n_threads": (0, None),
+    "model.n_gpu_layers": (-1, None),
+    "model.cache_slots": (1, 64),
+    "model.reuse_min_tokens": (0, None),
+    "retrieval.top_k": (1, None),
+    "retrieval.lexical_k": (1, None),
+    "retrieval.dense_k": (1, None),
+    "retrieval.rrf_k": (0, None),
+    "pathrag.start_nodes": (1, None),
+    "pathrag.alpha": (0.01, 1.0),
+    "pathrag.threshold": (0.0, 1.0),
+    "pathrag.max_paths": (1, None),
+    "pathrag.neighbor_tokens": (0, None),
+    "ask.context_tokens": (0, None),
+    "ask.max_tokens": (1, None),
+    "ask.temperature": (0.0, None),
+    "completion.max_tokens": (1, None),
+    "completion.max_lines": (1, None),
+    "completion.prefix_tokens": (1, None),
+    "completion.suffix_lines": (0, None),
+    "completion.context_tokens": (0, None),
+    "completion.temperature": (0.0, None),
+    "completion.debounce_ms": (0, None),
+    "turbo.cache_size_mb": (1, 1_048_576),
+    "lint.budget_tokens": (0, None),
+    "lint.debounce_ms": (0, None),
+}
+
+
+def _check_bounds(value: Any, key: str, source: str) -> None:
+    low, high = SETTING_BOUNDS.get(key, (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise InvalidInput(f"setting {key} in {source} is {value!r}; pass a number {allowed}")
+
+
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     origin = typing.get_origin(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
@@ -254,11 +299,13 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise InvalidInput(
             f"setting {key} in {source} must be of type {hint.__name__}, got {value!r}"
         )
+    if hint in (int, float):
+        _check_bounds(value, key, source)
     return value
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from assistant.config import DefaultModel, Settings, load_repository_settings, merge, settings_table
+from assistant.config import SETTING_BOUNDS, DefaultModel, Settings, load_repository_settings, merge, settings_table
 from assistant.errors import InvalidInput
 
 
@@ -70,3 +72,28 @@ def test_settings_table_lists_every_leaf() -> None:
     assert "model.path" in keys
     assert "completion.debounce_ms" in keys
     assert len(keys) == len(set(keys))
+
+
+def test_defaults_within_setting_bounds() -> None:
+    # Every default must pass the bounds a settings file is checked against.
+    for key, (low, high) in SETTING_BOUNDS.items():
+        table, name = key.split(".")
+        default = getattr(getattr(Settings(), table), name)
+        assert low is None or default >= low, key
+        assert high is None or default <= high, key
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"retrieval": {"top_k": 0}}, "retrieval.top_k"),
+        ({"pathrag": {"alpha": 0}}, "pathrag.alpha"),
+        ({"model": {"n_ctx": 16}}, "model.n_ctx"),
+        ({"model": {"n_threads": -2}}, "model.n_threads"),
+        ({"completion": {"max_lines": 0}}, "completion.max_lines"),
+        ({"completion": {"max_tokens": -1}}, "completion.max_tokens"),
+    ],
+)
+def test_out_of_range_setting_named(values: dict[str, Any], key: str) -> None:
+    with pytest.raises(InvalidInput, match=rf"setting {re.escape(key)} in x\.toml is .*; pass a number"):
+        merge(Settings(), values, "x.toml")
