@@ -17,7 +17,8 @@ At each ratio of the context's tokens, every method fills the same budget:
 Variants of ask compression that are not shipped can be added with `--ask-methods` (see
 ASK_METHODS). Quality is teacher-forced (bench/compression_dev.py); "none" is the prompt without
 context. The summary gives, per condition, the mean scores, the achieved ratio, and the mean
-difference in top-token share from truncation at the same ratio with a 95% interval over cases.
+difference in top-token share from truncation and from compress_then_drop at the same ratio, each
+with a 95% interval over cases.
 Also measured: compression throughput and its share of ask latency with the real `Generator`.
 """
 
@@ -66,6 +67,9 @@ LATENCY_CASES = 6
 ANSWER_TOKENS = 64
 # A 95% interval of a mean difference over cases, from the normal approximation.
 Z_95 = 1.96
+# Every method is compared case by case with these at the same ratio: plain truncation, and the
+# ask setting's "rank" packing.
+PAIRED_BASELINES = ("truncate", "compress_then_drop")
 
 Count = Callable[[str], int]
 AskMethod = Callable[[AskCase, int, Count], str]
@@ -176,15 +180,22 @@ def _summarise(
             "achieved_ratio": round(statistics.mean(achieved[name]), 4),
             "max_ratio_error": round(max(abs(ratio - _nominal(name)) for ratio in achieved[name]), 4) if "@" in name else 0.0,
         }
-        baseline = f"truncate@{_nominal(name)}" if "@" in name else None
-        if baseline in scores and baseline != name:
-            differences = [score.token_accuracy - base.token_accuracy for score, base in zip(values, scores[baseline], strict=True)]
-            half_width = Z_95 * statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else 0.0
-            row["top_token_vs_truncate"] = round(statistics.mean(differences), 4)
-            row["top_token_vs_truncate_95"] = round(half_width, 4)
+        for baseline_method in PAIRED_BASELINES:
+            baseline = f"{baseline_method}@{_nominal(name)}" if "@" in name else None
+            if baseline in scores and baseline != name:
+                mean, half_width = _paired_difference(values, scores[baseline])
+                row[f"top_token_vs_{baseline_method}"] = mean
+                row[f"top_token_vs_{baseline_method}_95"] = half_width
         summary[name] = row
     per_case = {name: [round(score.token_accuracy, 4) for score in values] for name, values in scores.items()}
     return {"summary": summary, "per_case": {"cases": case_ids, "top_token_share": per_case}}
+
+
+def _paired_difference(values: list[Score], baseline: list[Score]) -> tuple[float, float]:
+    """Return the mean difference in top-token share over cases and the half-width of its 95% interval."""
+    differences = [score.token_accuracy - base.token_accuracy for score, base in zip(values, baseline, strict=True)]
+    half_width = Z_95 * statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else 0.0
+    return round(statistics.mean(differences), 4), round(half_width, 4)
 
 
 def _nominal(name: str) -> float:
