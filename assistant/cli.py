@@ -229,21 +229,26 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _print_context(context: Any, assistant: Any) -> None:
+    from assistant.context import CHUNK_SEPARATOR, render_chunk
+
     count = assistant.generator().count_tokens
     print(f"Context: {len(context.used)} chunks, {context.tokens} tokens")
-    for item in context.used:
+    # Flat contexts have one part per chunk, as the model sees it (compressed or not).
+    rendered = [part.text for part in context.parts] if len(context.parts) == len(context.used) else []
+    for index, item in enumerate(context.used):
         chunk = item.chunk
-        print(
-            f"  {chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.symbol}  "
-            f"score {item.hit.score:.4f}, {count(chunk.text)} tokens"
-        )
+        size = f"{count(chunk.text)} tokens"
+        if rendered:
+            shown, whole = count(rendered[index]), count(render_chunk(item) + CHUNK_SEPARATOR)
+            size = f"{shown} tokens" + (f", compressed from {whole}" if shown < whole else "")
+        print(f"  {chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.symbol}  score {item.hit.score:.4f}, {size}")
     print()
 
 
 def _print_paths(paths: Any) -> None:
     if not paths:
         return
-    print(f"Paths: {len(paths)}, most reliable last")
+    print(f"Paths: {len(paths)}, in prompt order: links from the retrieved code to other files, then paths, most reliable last")
     for path in paths:
         print(f"  reliability {path.reliability:.4f}, {path.tokens} tokens: {path.description}")
     print()

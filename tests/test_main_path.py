@@ -280,3 +280,17 @@ def test_index_dir_name_never_deletes_user_files(tmp_path: Path, dir_name: str) 
     assert "Traceback" not in result.stderr
     assert (repo / "a.py").is_file()
     assert (repo / "keep" / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_cli_ask_show_context_counts_add_up(indexed_stdlib: Assistant, stdlib_repo: Path) -> None:
+    # The listed chunks are what the model sees, compressed or not, so their tokens make the total.
+    result = _run_cli(
+        "ask", "How does the JSON decoder scan a string?", "--repo", str(stdlib_repo), "--max-tokens", "8", "--show-context"
+    )
+
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.split("\n\n")[0].splitlines()
+    total = int(header.split(", ")[1].split()[0])
+    listed = [int(line.rsplit("score ", 1)[1].split(", ")[1].split()[0]) for line in lines]
+    assert listed
+    assert sum(listed) == total
