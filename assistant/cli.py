@@ -264,7 +264,7 @@ def _graph(args: argparse.Namespace) -> int:
     try:
         keys = find_nodes(store, args.symbol)
         if not keys:
-            raise InvalidInput(f"no symbol or file named {args.symbol!r} in the index of {repo}; check the spelling or re-index")
+            raise InvalidInput(f"no symbol or file named {args.symbol!r} in the index of {repo.resolve()}; check the spelling or re-index")
         for key in keys:
             around = neighborhood(store, key)
             print(key)
@@ -311,6 +311,9 @@ def _complete(args: argparse.Namespace) -> int:
     result = assistant.complete(request)
     if result is not None:
         print(result.text)
+    else:
+        # stderr, so that a script reading the completion from stdout gets nothing.
+        print(f"ragcoder: no suggestion at {args.position}", file=sys.stderr)
     return 0
 
 
