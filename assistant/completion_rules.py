@@ -203,6 +203,37 @@ def trim_right_overlap(text: str, cursor: Cursor) -> str:
     return text[:kept_length]
 
 
+def is_inside_indentation(cursor: Cursor) -> bool:
+    """Tell whether the cursor sits inside the indentation of a line that has code after it.
+
+    Text inserted there would land between two runs of indentation, before existing code; no
+    completion fits, so the model is not called.
+    """
+    return not cursor.left.strip() and cursor.right[:1] in (" ", "\t") and bool(cursor.right.strip())
+
+
+def fit_to_word_after(text: str, cursor: Cursor) -> tuple[str, int] | None:
+    """Fit a completion to the word characters right of the cursor (`nt` at `pri|nt(x)`).
+
+    A completion that starts with them continues the word: it replaces them, and the result says
+    how many characters after the cursor it replaces. Any other completion would split the word,
+    so the result is None. Without word characters after the cursor the text is kept as it is.
+    """
+    tail = _word_prefix(cursor.right)
+    if not tail:
+        return text, 0
+    if len(text) > len(tail) and text.startswith(tail):
+        return text, len(tail)
+    return None
+
+
+def _word_prefix(text: str) -> str:
+    end = 0
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return text[:end]
+
+
 def _imbalance(line: str) -> int:
     """Count unmatched brackets and an unterminated string in one line of code."""
     stack: list[str] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
+from assistant.completion_rules import fit_to_word_after, is_inside_indentation, make_cursor
 from assistant.config import RetrievalMode, Settings
 from assistant.context import (
     CHUNK_SEPARATOR,
@@ -221,6 +222,9 @@ class Assistant:
         request was cancelled."""
         started = time.perf_counter()
         prefix, suffix = split_at_cursor(request)
+        cursor = make_cursor(prefix, suffix, 0)
+        if is_inside_indentation(cursor):
+            return None
         with self._lock:
             if is_cancelled is not None and is_cancelled():
                 return None
@@ -232,11 +236,16 @@ class Assistant:
             )
         if not text or (is_cancelled is not None and is_cancelled()):
             return None
+        fitted = fit_to_word_after(text, cursor)
+        if fitted is None:
+            logger.debug("dropped a completion that would split the word after the cursor: %r", text)
+            return None
+        text, replaced = fitted
         return CompletionResult(
             text=text,
             line=request.line,
             column=request.column,
-            replace_end_column=request.column,
+            replace_end_column=request.column + replaced,
             latency_ms=(time.perf_counter() - started) * 1000.0,
         )
 

@@ -12,7 +12,9 @@ from assistant.completion_rules import (
     detect_indent_unit,
     drop_blank,
     finish_completion,
+    fit_to_word_after,
     fix_body_indentation,
+    is_inside_indentation,
     make_cursor,
     trim_right_overlap,
     trim_suffix_repeat,
@@ -291,3 +293,24 @@ def test_trim_right_overlap_text_past_closer_is_cut() -> None:
 def test_trim_right_overlap_balanced_text_past_quote_is_kept() -> None:
     cursor = cursor_at('f("|")\n')
     assert trim_right_overlap('a", "b', cursor) == 'a", "b'
+
+
+def test_is_inside_indentation_before_code_blocks() -> None:
+    # The cursor between two runs of spaces before `self.x = 0` (column 4 of 8).
+    cursor = make_cursor("class A:\n    def f(self):\n    ", "    self.x = 0\n", 20)
+    assert is_inside_indentation(cursor)
+    assert not is_inside_indentation(make_cursor("def f():\n    ", "\n", 20))
+    assert not is_inside_indentation(make_cursor("def f():\n    return", " x\n", 20))
+
+
+def test_fit_to_word_after_replaces_continued_word() -> None:
+    cursor = make_cursor("    self._loo", "p.call_soon(cb)\n", 20)
+    assert fit_to_word_after("p_name = self._name", cursor) == ("p_name = self._name", 1)
+    assert fit_to_word_after("ps", cursor) == ("ps", 1)
+
+
+def test_fit_to_word_after_drops_split_word() -> None:
+    cursor = make_cursor("    self._name = ", "f'Task-{n}'\n", 20)
+    assert fit_to_word_after("name", cursor) is None
+    assert fit_to_word_after("f", cursor) is None
+    assert fit_to_word_after("x)", make_cursor("print(", ")\n", 20)) == ("x)", 0)
