@@ -14,7 +14,11 @@ from pathlib import Path
 
 from assistant.ask import AskPrompt, build_ask_prompt, stream_answer
 from assistant.completion import complete_at
-from assistant.completion_rules import fit_to_word_after, is_inside_indentation, make_cursor
+from assistant.completion_rules import (
+    fit_to_word_after,
+    is_inside_indentation,
+    make_cursor,
+)
 from assistant.config import RetrievalMode, Settings
 from assistant.context import (
     CHUNK_SEPARATOR,
