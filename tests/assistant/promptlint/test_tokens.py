@@ -3,6 +3,8 @@ weights, and the hover view. One test uses the real shipped model's tokenizer.""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import gguf
@@ -18,7 +20,12 @@ from assistant.promptlint import (
     lint_text,
     token_view,
 )
-from assistant.promptlint.undertrained import find_undertrained, load_undertrained
+from assistant.promptlint.undertrained import (
+    ScanCancelled,
+    ScanCheckpoint,
+    find_undertrained,
+    load_undertrained,
+)
 from tests.assistant.promptlint.labelled import WordTokenizer
 
 LONG_PROMPT = "SYSTEM_PROMPT = '" + ("alpha beta " * 30).strip() + "'\n"
@@ -104,6 +111,88 @@ def test_undertrained_cache_reused(tmp_path: Path) -> None:
     path.unlink()
     second = load_undertrained(path, "tiny:1", tmp_path / "cache")
     assert first == second == {120: "word80"}
+
+
+# The tiny model of _write_gguf has 440 rows of 32 dimensions, so blocks of 64 rows make 7 blocks
+# per pass, and a scan checks for cancellation once per block and once per reference row (40).
+TINY_ROWS, TINY_DIMS, TINY_BLOCK_ROWS = 440, 32, 64
+
+
+def _cancel_after(checks: int) -> Callable[[], bool]:
+    counter = itertools.count()
+    return lambda: next(counter) >= checks
+
+
+def _counting() -> tuple[Callable[[], bool], list[int]]:
+    calls = [0]
+
+    def is_cancelled() -> bool:
+        calls[0] += 1
+        return False
+
+    return is_cancelled, calls
+
+
+def test_undertrained_cancelled_in_sum_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, planted=[100, 250], rng=np.random.default_rng(7))
+    expected = find_undertrained(path, block_rows=TINY_BLOCK_ROWS)
+    checkpoint = ScanCheckpoint(tmp_path / "scan.partial.npz", "tiny:1")
+
+    with pytest.raises(ScanCancelled):
+        find_undertrained(path, _cancel_after(3), checkpoint, TINY_BLOCK_ROWS)
+    progress = checkpoint.load(TINY_ROWS, TINY_DIMS, TINY_BLOCK_ROWS)
+    assert progress.summed_rows == 3 * TINY_BLOCK_ROWS
+    assert progress.scored_rows == 0
+
+    is_cancelled, calls = _counting()
+    assert find_undertrained(path, is_cancelled, checkpoint, TINY_BLOCK_ROWS) == expected
+    assert calls[0] == 4 + 40 + 7
+
+
+def test_undertrained_cancelled_in_scores_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, planted=[100, 250], rng=np.random.default_rng(7))
+    expected = find_undertrained(path, block_rows=TINY_BLOCK_ROWS)
+    checkpoint = ScanCheckpoint(tmp_path / "scan.partial.npz", "tiny:1")
+
+    with pytest.raises(ScanCancelled):
+        find_undertrained(path, _cancel_after(7 + 40 + 2), checkpoint, TINY_BLOCK_ROWS)
+    progress = checkpoint.load(TINY_ROWS, TINY_DIMS, TINY_BLOCK_ROWS)
+    assert progress.summed_rows == TINY_ROWS
+    assert progress.scored_rows == 2 * TINY_BLOCK_ROWS
+
+    is_cancelled, calls = _counting()
+    assert find_undertrained(path, is_cancelled, checkpoint, TINY_BLOCK_ROWS) == expected
+    assert calls[0] == 40 + 5
+
+
+def test_undertrained_checkpoint_other_model_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, planted=[100], rng=np.random.default_rng(7))
+    with pytest.raises(ScanCancelled):
+        find_undertrained(path, _cancel_after(3), ScanCheckpoint(tmp_path / "scan.partial.npz", "tiny:1"),
+                          TINY_BLOCK_ROWS)
+
+    other_model = ScanCheckpoint(tmp_path / "scan.partial.npz", "tiny:2")
+    assert other_model.load(TINY_ROWS, TINY_DIMS, TINY_BLOCK_ROWS).summed_rows == 0
+    same_model = ScanCheckpoint(tmp_path / "scan.partial.npz", "tiny:1")
+    assert same_model.load(TINY_ROWS, TINY_DIMS, 2 * TINY_BLOCK_ROWS).summed_rows == 0
+    assert same_model.load(TINY_ROWS, TINY_DIMS, TINY_BLOCK_ROWS).summed_rows == 3 * TINY_BLOCK_ROWS
+    assert same_model.load(TINY_ROWS, TINY_DIMS + 1, TINY_BLOCK_ROWS).summed_rows == 0
+
+
+def test_undertrained_cancelled_load_then_cached(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, planted=[120], rng=np.random.default_rng(3))
+    cache = tmp_path / "cache"
+    with pytest.raises(ScanCancelled):
+        load_undertrained(path, "tiny:1", cache, _cancel_after(0))
+    assert list(cache.glob("undertrained-*.json")) == []
+
+    assert load_undertrained(path, "tiny:1", cache) == {120: "word80"}
+    assert len(list(cache.glob("undertrained-*.json"))) == 1
+    assert list(cache.glob("*.npz")) == []
 
 
 @pytest.mark.slow
