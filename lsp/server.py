@@ -15,6 +15,9 @@ from lsp.session import AssistantFactory, RagcoderServer, create_assistant, guar
 
 logger = logging.getLogger(__name__)
 
+# How long work still running after `exit` may take to notice the cancellation and save its progress.
+EXIT_GRACE_S = 0.2
+
 
 def create_server(
     settings: Settings | None = None,
@@ -58,6 +61,9 @@ def serve(settings: Settings, repo: Path | None, tcp: tuple[str, int] | None) ->
     given. When `repo` is None the root comes from the client, and the server reads that
     repository's `[tool.ragcoder]` and `.ragcoder.toml` over `settings` itself.
 
+    When worker threads are still running `EXIT_GRACE_S` after the client's `exit`, the
+    process ends inside this function with the same status instead of returning.
+
     Raises:
         SystemExit: with code 1 when the client exits without a `shutdown` request,
             as the LSP specification asks.
@@ -69,11 +75,33 @@ def serve(settings: Settings, repo: Path | None, tcp: tuple[str, int] | None) ->
         host, port = tcp
         server.start_tcp(host, port)
 
+    status = 0
     if not server.is_shut_down:
         logger.warning("client exited without a shutdown request")
         server.close()
-        raise SystemExit(1)
+        status = 1
+    running = server.wait_for_workers(EXIT_GRACE_S)
+    if running:
+        _exit_now(status, running)
+    if status:
+        raise SystemExit(status)
     logger.info("server stopped")
+
+
+def _exit_now(status: int, running: list[str]) -> None:
+    """End the process without waiting for the worker threads in `running`.
+
+    Note: a normal interpreter exit joins every worker thread, so a model load or another
+    step that cannot be cancelled would keep the process alive long after the client sent
+    `exit`. `os._exit` skips that join and also skips atexit handlers, so the log is flushed
+    here first. The model and prompt-lint workers write their files under a temporary name and
+    rename them, so a cut leaves at most a stray temporary file, never a half-written one.
+    """
+    logger.warning("exiting without waiting for the still running threads %s", ", ".join(running))
+    logger.info("server stopped")
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _start_stdio(server: RagcoderServer) -> None:

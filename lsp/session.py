@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 SERVER_NAME = "ragcoder"
+WORKER_PREFIX = "ragcoder-"
+INDEX_WORKER = "ragcoder-index"
 
 
 class AssistantLike(Protocol):
@@ -149,8 +152,9 @@ class RagcoderServer(LanguageServer):
         self._assistant_factory = assistant_factory
         self._assistant: AssistantLike | None = None
         self._assistant_lock = threading.Lock()
-        self._model_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragcoder-model")
-        self._index_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragcoder-index")
+        self._workers: list[ThreadPoolExecutor] = []
+        self._model_worker = self.add_worker("ragcoder-model")
+        self._index_worker = self.add_worker(INDEX_WORKER)
         self._shown_messages: set[str] = set()
         self._queued_messages: list[types.ShowMessageParams] = []
         self._is_initialized = False
@@ -209,6 +213,12 @@ class RagcoderServer(LanguageServer):
                 self._assistant = self._assistant_factory(self.root, self.settings)
             return self._assistant
 
+    def add_worker(self, name: str) -> ThreadPoolExecutor:
+        """Create a one-thread worker named `name` (it must start with "ragcoder-") that `close` shuts down."""
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._workers.append(worker)
+        return worker
+
     async def run_model(self, function: Callable[..., T], *args: Any) -> T:
         """Run `function(*args)` on the worker thread that owns the language model."""
         loop = asyncio.get_running_loop()
@@ -223,10 +233,26 @@ class RagcoderServer(LanguageServer):
         """Ask running work to stop and drop queued work; called on `shutdown`."""
         self.is_shut_down = True
         self.closing.set()
-        self._model_worker.shutdown(wait=False, cancel_futures=True)
+        for worker in self._workers:
+            worker.shutdown(wait=False, cancel_futures=True)
+
+    def wait_for_workers(self, timeout_s: float) -> list[str]:
+        """Wait up to `timeout_s` for the worker threads to end after `close`; return the names of those still running.
+
+        An index run is waited for without a limit, because stopping it halfway through a write
+        could leave the index inconsistent.
+        """
         # TODO: stop a running index job early; until then the process exits only
         # after it finishes, because Assistant.index takes no cancellation callback.
-        self._index_worker.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout_s
+        workers = [thread for thread in threading.enumerate() if thread.name.startswith(WORKER_PREFIX)]
+        for thread in workers:
+            if thread.name.startswith(INDEX_WORKER) and thread.is_alive():
+                logger.info("waiting for the index run to finish before exiting")
+                thread.join()
+            else:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return [thread.name for thread in workers if thread.is_alive()]
 
 
 def guarded(name: str, *, is_command: bool) -> Callable[[Handler], Handler]:
