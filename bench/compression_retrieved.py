@@ -1,6 +1,6 @@
 """Build ask cases whose chunks come from real retrieval, in the order retrieval ranks them.
 
-    python bench/compression_retrieved.py [--cases 60] [--repo /tmp/ragcoder-compression-stdlib] [--out FILE]
+    python bench/compression_retrieved.py [--cases 120] [--repo /tmp/ragcoder-compression-stdlib] [--out FILE]
 
 The cases of bench/compression_dev.py put the chunk with the answer first, second or third
 about equally often, which no retriever does. Here, standard-library packages are copied into
@@ -132,7 +132,7 @@ def load_retrieved_cases(path: Path = CASES_PATH) -> list[AskCase]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=60, help="cases to keep (default: 60)")
+    parser.add_argument("--cases", type=int, default=120, help="cases to keep at most (default: 120)")
     parser.add_argument("--repo", type=Path, default=Path("/tmp/ragcoder-compression-stdlib"), help="folder to copy the packages into and index")
     parser.add_argument("--out", type=Path, default=CASES_PATH, help="JSON file to write the cases to")
     args = parser.parse_args()

@@ -176,7 +176,7 @@ def test_pack_shared_real_tokenizer_fits_one_ratio(gemma: LlamaGenerator, ratio:
     assert packed.tokens <= budget
     assert sum(gemma.count_tokens(part.text) for part in packed.parts) <= budget
     assert packed.shared_ratio is not None
-    # Every body was compressed to the same ratio; the compressor meets a ratio within about 5%,
+    # Every body was compressed to the same ratio. The compressor meets a ratio within about 5%,
     # and whole lines that name the question may keep a chunk a little above it.
     for item, part in zip(items, packed.parts, strict=True):
         body = part.text.split("\n", 1)[1].rstrip()
