@@ -93,7 +93,9 @@ def build_ask_prompt(
     if path_retriever is not None:
         return _path_prompt(question, template, path_retriever, budget, generator, is_cacheable)
     retrieved = retriever.retrieve(question)
-    compression = compression_plan(settings.compression, settings.compression_min_ratio, "ask", question)
+    compression = compression_plan(
+        settings.compression, settings.compression_min_ratio, "ask", question, settings.compression_mode.value
+    )
     context = pack_context(retrieved, budget, generator.count_tokens, compression=compression)
     text = fill_template(template, {"context": context.text, "question": question})
     parts = split_template(template, question, context, is_cacheable)

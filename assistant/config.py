@@ -34,6 +34,13 @@ class DefaultModel(str, enum.Enum):
     SMOLLM2_135M = "smollm2-135m"
 
 
+class AskCompressionMode(str, enum.Enum):
+    """How ask packing compresses retrieved chunks that exceed the budget."""
+
+    SHARED = "shared"
+    RANK = "rank"
+
+
 class RetrievalMode(str, enum.Enum):
     """Context source for ask: flat hybrid top-k chunks, or PathRAG paths over the code graph."""
 
@@ -135,13 +142,12 @@ class AskSettings:
     max_tokens: int = 256
     temperature: float = 0.2
     compression: bool = True
-    compression_min_ratio: float = 0.5
-    # "shared" or "rank" (see CompressionPlan in assistant/context.py). In bench/bench_compression.py,
-    # "shared" with compression_min_ratio 0.1 beat "rank" with 0.5 by 2.2 points of top-token share
-    # at half the tokens in retrieval order and by 7.1 points in rotating order.
-    # NOTE: assistant/ask.py does not pass this setting to compression_plan yet, so ask packs in
-    # mode "rank"; make "shared" and 0.1 the defaults once it does.
-    compression_mode: str = "rank"
+    # "shared" needs a low floor: with 0.5 it drops chunks at half the tokens and scores like "rank".
+    compression_min_ratio: float = 0.1
+    # See CompressionPlan in assistant/context.py. In bench/bench_compression.py, "shared" with
+    # compression_min_ratio 0.1 beat "rank" with 0.5 by 2.2 points of top-token share at half the
+    # tokens in retrieval order and by 7.1 points in rotating order.
+    compression_mode: AskCompressionMode = AskCompressionMode.SHARED
 
 
 @dataclass
