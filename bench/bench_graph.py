@@ -40,7 +40,7 @@ from assistant.retrieval import HybridRetriever
 from indexer import graph_store
 from indexer.chunks import chunk_file
 from indexer.graph import store_file_facts, update_graph
-from indexer.graph_facts import EXPRESSION_RECEIVER, RefFact
+from indexer.graph_facts import ATTRIBUTE_REF, EXPRESSION_RECEIVER, RefFact
 from indexer.graph_resolve import (
     FALLBACK_CONFIDENCE,
     PYTHON_BUILTIN_METHODS,
@@ -109,7 +109,7 @@ def classify_calls(store: IndexStore) -> list[CallSite]:
     with store.connection() as connection:
         files = graph_store.load_files(connection)
         defs = graph_store.load_defs(connection)
-        facts = graph_store.load_refs(connection, ("import", "inherits", "call"), None)
+        facts = graph_store.load_refs(connection, ("import", "inherits", "call", ATTRIBUTE_REF), None)
     by_path: dict[str, list[RefFact]] = defaultdict(list)
     for fact in facts:
         by_path[fact.path].append(fact)
@@ -120,9 +120,9 @@ def classify_calls(store: IndexStore) -> list[CallSite]:
         resolver.resolve_bases(path, by_path[path])
 
     sites = []
-    for fact in facts:
-        if fact.ref_type == "call":
-            targets = tuple(resolver.resolve_call(fact))
+    for path in files:
+        for fact, found in resolver.resolve_calls(path, by_path[path]):
+            targets = tuple(found)
             sites.append(CallSite(fact, targets, _outcome(fact, targets)))
     return sites
 

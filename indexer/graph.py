@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from indexer import graph_store
-from indexer.graph_facts import RefFact, reference_facts
+from indexer.graph_facts import ATTRIBUTE_REF, RefFact, reference_facts
 from indexer.graph_modules import module_parts
 from indexer.graph_resolve import (
     CALLS,
@@ -79,7 +79,7 @@ def update_graph(
         graph_store.delete_edges_of(connection, None if affected is None else affected | set(removed_paths))
         facts = graph_store.load_refs(connection, _SCOPE_REF_TYPES, None)
         if affected is None or affected:
-            facts += graph_store.load_refs(connection, ("call",), affected)
+            facts += graph_store.load_refs(connection, ("call", ATTRIBUTE_REF), affected)
         edges = resolve_all(Resolver(files, defs), _by_path(facts), affected)
         graph_store.insert_edges(connection, edges)
         total = graph_store.edge_count(connection)

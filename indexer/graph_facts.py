@@ -44,6 +44,11 @@ class RefFact:
     lineno: int
 
 
+ATTRIBUTE_REF = "attribute"
+"""Reference type of an attribute assigned a constructor call; its name is the class as written."""
+_ATTRIBUTE_TARGET = re.compile(rb"(self\.[A-Za-z_][A-Za-z0-9_]*)\s*=\s*$")
+
+
 def reference_facts(source: bytes, symbols: list[Symbol]) -> list[RefFact]:
     """Return the graph facts of a file's reference symbols, in the order given."""
     facts: list[RefFact] = []
@@ -52,6 +57,12 @@ def reference_facts(source: bytes, symbols: list[Symbol]) -> list[RefFact]:
             continue
         receiver = _receiver(source, symbol.start_byte) if symbol.symbol_type == "call" else None
         alias = _alias(source, symbol.end_byte) if symbol.symbol_type == "import" else None
+        if symbol.symbol_type == ATTRIBUTE_REF:
+            # `self.NAME = Class(...)`: the receiver is the attribute as calls write it ("self.NAME").
+            match = _ATTRIBUTE_TARGET.search(source[max(0, symbol.start_byte - MAX_RECEIVER_BYTES) : symbol.start_byte])
+            if match is None:
+                continue
+            receiver = match.group(1).decode("utf-8", errors="replace")
         facts.append(
             RefFact(
                 path=symbol.path,

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexer.graph_facts import EXPRESSION_RECEIVER, RefFact
+from indexer.graph_facts import ATTRIBUTE_REF, EXPRESSION_RECEIVER, RefFact
 from indexer.graph_modules import ImportTarget, ModuleMap
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ SCOPE_CONFIDENCE = 0.95
 IMPORT_CONFIDENCE = 0.9
 BASE_CLASS_CONFIDENCE = 0.85
 FALLBACK_CONFIDENCE = 0.4
+# A call through an attribute typed by a constructor call in the class's own file: the attribute
+# may be reassigned elsewhere, so it ranks below a direct import.
+ATTRIBUTE_CONFIDENCE = 0.9
 MAX_FALLBACK_CANDIDATES = 3
 MAX_BASE_DEPTH = 6
 MAX_REEXPORT_DEPTH = 3
@@ -194,14 +197,54 @@ class Resolver:
     def call_edges(self, path: str, facts: list[RefFact]) -> list[Edge]:
         """Resolve a file's calls; call `bind_imports` and `resolve_bases` for every file first."""
         edges: list[Edge] = []
-        for fact in facts:
-            if fact.ref_type != "call":
-                continue
+        for fact, targets in self.resolve_calls(path, facts):
             source = def_key(path, fact.owner) if fact.owner else path
-            for target, confidence in self.resolve_call(fact):
+            for target, confidence in targets:
                 if target != source:
                     edges.append(Edge(source, target, CALLS, confidence, path, fact.lineno))
         return edges
+
+    def resolve_calls(self, path: str, facts: list[RefFact]) -> list[tuple[RefFact, list[tuple[str, float]]]]:
+        """Resolve each call fact of one file, using the file's typed attributes (`self.lock = Lock()`)."""
+        attribute_types = self._attribute_types(path, facts)
+        return [
+            (fact, self._resolve_through_attribute(fact, attribute_types) or self.resolve_call(fact))
+            for fact in facts
+            if fact.ref_type == "call"
+        ]
+
+    def _attribute_types(self, path: str, facts: list[RefFact]) -> dict[tuple[str, str], tuple[str, float]]:
+        """Map (class key, "self.NAME") to the class that the file's code assigns to that attribute.
+
+        An attribute assigned instances of two different classes is left out.
+        """
+        found: dict[tuple[str, str], tuple[str, float] | None] = {}
+        for fact in facts:
+            if fact.ref_type != ATTRIBUTE_REF or fact.receiver is None:
+                continue
+            class_key = self._enclosing_class(path, self.defs_by_path.get(path, {}).get(fact.owner or ""))
+            if class_key is None:
+                continue
+            receiver, _, name = fact.name.rpartition(".")
+            targets = self._resolve_name(path, fact.owner, receiver or None, name, class_only=True)
+            target = targets[0] if len(targets) == 1 else None
+            key = (class_key, fact.receiver)
+            earlier = found.get(key, target)
+            found[key] = target if earlier is not None and target is not None and earlier[0] == target[0] else None
+        return {key: value for key, value in found.items() if value is not None}
+
+    def _resolve_through_attribute(
+        self, fact: RefFact, attribute_types: dict[tuple[str, str], tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        """Resolve `self.NAME.method()` through the class assigned to `self.NAME`; empty when unknown."""
+        if not attribute_types or fact.receiver is None or fact.receiver.count(".") != 1:
+            return []
+        class_key = self._enclosing_class(fact.path, self.defs_by_path.get(fact.path, {}).get(fact.owner or ""))
+        typed = attribute_types.get((class_key or "", fact.receiver))
+        if typed is None:
+            return []
+        found = self._find_member(typed[0], fact.name, typed[1] * ATTRIBUTE_CONFIDENCE, MAX_BASE_DEPTH)
+        return [found] if found else []
 
     def resolve_call(self, fact: RefFact) -> list[tuple[str, float]]:
         """Return the definitions one call may reach, with confidences; empty when it stays unresolved.

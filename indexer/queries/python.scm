@@ -16,6 +16,16 @@
   function: (attribute
     attribute: (identifier) @name)) @reference.call
 
+; Attribute types: the class called in `self.lock = Lock()` or `self.lock = locks.Lock()`, so that
+; `self.lock.acquire()` resolves to that class's method. The attribute's name is read in code.
+(assignment
+  left: (attribute
+    object: (identifier) @_object
+    attribute: (identifier))
+  right: (call
+    function: [(identifier) (attribute)] @name)
+  (#eq? @_object "self")) @reference.attribute
+
 ; Imports: @module is joined in front of @name ("os.path.join", ".utils").
 (import_statement
   name: (dotted_name) @name) @reference.import

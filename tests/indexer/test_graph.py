@@ -211,3 +211,44 @@ def test_resolver_module_receiver_gets_no_guess() -> None:
 
     assert resolver.resolve_call(_fact("pack", receiver="packing")) == []
     assert resolver.resolve_call(_fact("pack", receiver="box")) == [("app/boxes.py::Box.pack", FALLBACK_CONFIDENCE)]
+
+
+def test_graph_python_call_through_typed_attribute(tmp_path: Path) -> None:
+    # `self.done = locks.Event()` in __init__ types `self.done`, so `self.done.wait()` reaches
+    # Event.wait in another module; an attribute assigned two classes stays unresolved that way.
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "pkg" / "locks.py").write_text(
+        "class Event:\n    def wait(self):\n        return True\n\n\nclass Lock:\n    def wait(self):\n        return False\n",
+        encoding="utf-8",
+    )
+    (root / "pkg" / "queues.py").write_text(
+        "from . import locks\nfrom .locks import Lock\n\n\n"
+        "class Queue:\n"
+        "    def __init__(self, fair):\n"
+        "        self.done = locks.Event()\n"
+        "        self.guard = Lock() if fair else None\n"
+        "        self.either = locks.Event()\n"
+        "        if fair:\n"
+        "            self.either = Lock()\n\n"
+        "    def join(self):\n"
+        "        self.done.wait()\n"
+        "        self.guard.wait()\n"
+        "        return self.either.wait()\n",
+        encoding="utf-8",
+    )
+    store = IndexStore.open(tmp_path / "index", create=True)
+    store.set_meta(MODEL_ID_KEY, "test")
+    paths = _all_paths(root)
+    _index(store, root, paths)
+    update_graph(store, paths, [])
+    try:
+        calls = _edges(store, "calls")
+    finally:
+        store.close()
+
+    assert calls[("pkg/queues.py::Queue.join", "pkg/locks.py::Event.wait")] == 0.81
+    # `Lock() if fair else None` is not a plain constructor call, and `either` has two classes:
+    # both fall back to by-name resolution, which shares its confidence between the two methods.
+    assert calls[("pkg/queues.py::Queue.join", "pkg/locks.py::Lock.wait")] < 0.81
