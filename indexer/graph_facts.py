@@ -45,8 +45,9 @@ class RefFact:
 
 
 ATTRIBUTE_REF = "attribute"
-"""Reference type of an attribute assigned a constructor call; its name is the class as written."""
-_ATTRIBUTE_TARGET = re.compile(rb"(self\.[A-Za-z_][A-Za-z0-9_]*)\s*=\s*$")
+"""Reference type of an attribute or local variable assigned a call; its name is the callee as written."""
+# The assignment must start its line, so `x: int = f()` does not type `int`.
+_ATTRIBUTE_TARGET = re.compile(rb"(?:^|\n)[ \t]*((?:self\.)?[A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*$")
 
 
 def reference_facts(source: bytes, symbols: list[Symbol]) -> list[RefFact]:
@@ -58,7 +59,7 @@ def reference_facts(source: bytes, symbols: list[Symbol]) -> list[RefFact]:
         receiver = _receiver(source, symbol.start_byte) if symbol.symbol_type == "call" else None
         alias = _alias(source, symbol.end_byte) if symbol.symbol_type == "import" else None
         if symbol.symbol_type == ATTRIBUTE_REF:
-            # `self.NAME = Class(...)`: the receiver is the attribute as calls write it ("self.NAME").
+            # `self.NAME = Class(...)` or `NAME = Class(...)`: the receiver is the name as calls write it.
             match = _ATTRIBUTE_TARGET.search(source[max(0, symbol.start_byte - MAX_RECEIVER_BYTES) : symbol.start_byte])
             if match is None:
                 continue

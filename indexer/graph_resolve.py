@@ -214,21 +214,23 @@ class Resolver:
         ]
 
     def _attribute_types(self, path: str, facts: list[RefFact]) -> dict[tuple[str, str], tuple[str, float]]:
-        """Map (class key, "self.NAME") to the class that the file's code assigns to that attribute.
+        """Map (scope key, name) to the class that the file's code assigns to that name.
 
-        An attribute assigned instances of two different classes is left out.
+        The scope of "self.NAME" is the enclosing class, that of a local NAME the enclosing
+        definition (or the file). A name assigned instances of two different classes, or
+        anything but a class, is left out.
         """
         found: dict[tuple[str, str], tuple[str, float] | None] = {}
         for fact in facts:
             if fact.ref_type != ATTRIBUTE_REF or fact.receiver is None:
                 continue
-            class_key = self._enclosing_class(path, self.defs_by_path.get(path, {}).get(fact.owner or ""))
-            if class_key is None:
+            scope = self._name_scope(path, fact.owner, fact.receiver)
+            if scope is None:
                 continue
             receiver, _, name = fact.name.rpartition(".")
             targets = self._resolve_name(path, fact.owner, receiver or None, name, class_only=True)
-            target = targets[0] if len(targets) == 1 else None
-            key = (class_key, fact.receiver)
+            target = targets[0] if len(targets) == 1 and self._is_class(targets[0][0]) else None
+            key = (scope, fact.receiver)
             earlier = found.get(key, target)
             found[key] = target if earlier is not None and target is not None and earlier[0] == target[0] else None
         return {key: value for key, value in found.items() if value is not None}
@@ -236,15 +238,28 @@ class Resolver:
     def _resolve_through_attribute(
         self, fact: RefFact, attribute_types: dict[tuple[str, str], tuple[str, float]]
     ) -> list[tuple[str, float]]:
-        """Resolve `self.NAME.method()` through the class assigned to `self.NAME`; empty when unknown."""
-        if not attribute_types or fact.receiver is None or fact.receiver.count(".") != 1:
+        """Resolve `self.NAME.method()` or `NAME.method()` through the class assigned to the name; empty when unknown."""
+        if not attribute_types or fact.receiver is None or fact.receiver.count(".") > 1:
             return []
-        class_key = self._enclosing_class(fact.path, self.defs_by_path.get(fact.path, {}).get(fact.owner or ""))
-        typed = attribute_types.get((class_key or "", fact.receiver))
+        if "." in fact.receiver and fact.receiver.partition(".")[0] != "self":
+            return []
+        scope = self._name_scope(fact.path, fact.owner, fact.receiver)
+        typed = attribute_types.get((scope or "", fact.receiver))
         if typed is None:
             return []
         found = self._find_member(typed[0], fact.name, typed[1] * ATTRIBUTE_CONFIDENCE, MAX_BASE_DEPTH)
         return [found] if found else []
+
+    def _is_class(self, key: str) -> bool:
+        path, _, name = key.partition("::")
+        record = self.defs_by_path.get(path, {}).get(name)
+        return record is not None and record.symbol_type in _CLASS_TYPES
+
+    def _name_scope(self, path: str, owner: str | None, name: str) -> str | None:
+        """Return the key of the scope a typed name belongs to: the class for "self.NAME"."""
+        if name.startswith("self."):
+            return self._enclosing_class(path, self.defs_by_path.get(path, {}).get(owner or ""))
+        return def_key(path, owner) if owner else path
 
     def resolve_call(self, fact: RefFact) -> list[tuple[str, float]]:
         """Return the definitions one call may reach, with confidences; empty when it stays unresolved.

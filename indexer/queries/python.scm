@@ -26,6 +26,12 @@
     function: [(identifier) (attribute)] @name)
   (#eq? @_object "self")) @reference.attribute
 
+; The same for a local variable: `charset = Charset(name)`, then `charset.header_encode()`.
+(assignment
+  left: (identifier)
+  right: (call
+    function: [(identifier) (attribute)] @name)) @reference.attribute
+
 ; Imports: @module is joined in front of @name ("os.path.join", ".utils").
 (import_statement
   name: (dotted_name) @name) @reference.import

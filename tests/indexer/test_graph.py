@@ -252,3 +252,30 @@ def test_graph_python_call_through_typed_attribute(tmp_path: Path) -> None:
     # `Lock() if fair else None` is not a plain constructor call, and `either` has two classes:
     # both fall back to by-name resolution, which shares its confidence between the two methods.
     assert calls[("pkg/queues.py::Queue.join", "pkg/locks.py::Lock.wait")] < 0.81
+
+
+def test_graph_python_call_through_typed_local(tmp_path: Path) -> None:
+    # `box = Box()` types the local `box` in that function only; a function result types nothing.
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "shapes.py").write_text(
+        "class Box:\n    def area(self):\n        return 1\n\n\n"
+        "class Ring:\n    def area(self):\n        return 2\n\n\n"
+        "def make():\n    return Ring()\n\n\n"
+        "def measure():\n    box = Box()\n    return box.area()\n\n\n"
+        "def guess():\n    box = make()\n    return box.area()\n",
+        encoding="utf-8",
+    )
+    store = IndexStore.open(tmp_path / "index", create=True)
+    store.set_meta(MODEL_ID_KEY, "test")
+    paths = _all_paths(root)
+    _index(store, root, paths)
+    update_graph(store, paths, [])
+    try:
+        calls = _edges(store, "calls")
+    finally:
+        store.close()
+
+    assert calls[("shapes.py::measure", "shapes.py::Box.area")] > 0.8
+    assert ("shapes.py::measure", "shapes.py::Ring.area") not in calls
+    assert calls.get(("shapes.py::guess", "shapes.py::Box.area"), 0.0) <= FALLBACK_CONFIDENCE
