@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 FILES_PER_TRANSACTION = 64
 VECTORS_FILE = "vectors.faiss"
+# Meta key and version of the graph facts read from each file; 2 added typed names
+# (`self.NAME = Class()` and local `NAME = Class()`). A new version re-reads every file.
+FACTS_VERSION_KEY = "graph_facts_version"
+FACTS_VERSION = "2"
 # What an index folder holds: the database with its SQLite side files, the vectors, the chunk KV store.
 _INDEX_ENTRY_PREFIXES = (DATABASE_NAME, VECTORS_FILE, KV_FOLDER)
 
@@ -172,7 +176,13 @@ def _update(
     known = store.files()
     counts = _RunCounts()
 
-    changed = [item for item in files if _is_changed(item, known.get(item.path))]
+    # Graph facts from an older extractor are re-read from every file; unchanged chunks keep
+    # their cached vectors, so this costs parsing, not embedding.
+    facts_outdated = bool(known) and store.get_meta(FACTS_VERSION_KEY) != FACTS_VERSION
+    if facts_outdated:
+        logger.info("the index's code graph facts are from an older version; re-reading every file")
+    edited = [item for item in files if _is_changed(item, known.get(item.path))]
+    changed = list(files) if facts_outdated else edited
     embedder: Embedder | None = None
     if changed:
         embedder = embedder_factory()
@@ -199,7 +209,10 @@ def _update(
         progress(len(changed), len(changed), "done")
     if changed or stale:
         update_graph(store, [item.path for item in changed], stale)
-        _drop_chunk_kv(index_dir, [item.path for item in changed if item.path in known] + stale, settings)
+    if store.get_meta(FACTS_VERSION_KEY) != FACTS_VERSION:
+        store.set_meta(FACTS_VERSION_KEY, FACTS_VERSION)
+    if edited or stale:
+        _drop_chunk_kv(index_dir, [item.path for item in edited if item.path in known] + stale, settings)
 
     if changed or stale or not (index_dir / VECTORS_FILE).exists():
         with store.transaction():

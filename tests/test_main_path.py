@@ -18,7 +18,9 @@ from assistant.errors import InvalidInput
 from assistant.langchain_adapters import AskRunnable, CodeRetriever
 from assistant.results import CompletionRequest
 from assistant.service import Assistant
-from indexer.build import index_dir_for
+from assistant.config import Settings
+from indexer.build import FACTS_VERSION, FACTS_VERSION_KEY, index_dir_for
+from indexer.graph import load_edges
 from indexer.store import IndexStore
 from tests.conftest import STDLIB_PACKAGES
 from tests.indexer.test_chunks_stdlib import _ast_definitions as ast_definitions
@@ -294,3 +296,36 @@ def test_cli_ask_show_context_counts_add_up(indexed_stdlib: Assistant, stdlib_re
     listed = [int(line.rsplit("score ", 1)[1].split(", ")[1].split()[0]) for line in lines]
     assert listed
     assert sum(listed) == total
+
+
+def test_outdated_graph_facts_reread_without_embedding(tmp_path: Path) -> None:
+    # An index whose graph facts come from an older extractor re-reads every file once, so the
+    # typed-name edges appear, while unchanged chunks keep their vectors and their KV caches.
+    (tmp_path / "shapes.py").write_text(
+        "class Box:\n    def area(self):\n        return 1\n\n\n"
+        "def measure():\n    box = Box()\n    return box.area()\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "other.py").write_text("def helper():\n    return 2\n", encoding="utf-8")
+    assistant = Assistant(tmp_path, Settings())
+    try:
+        assistant.index()
+        store = IndexStore.open(index_dir_for(tmp_path, Settings()))
+        store.set_meta(FACTS_VERSION_KEY, "1")
+        store.close()
+
+        summary = assistant.index()
+        again = assistant.index()
+    finally:
+        assistant.close()
+
+    assert summary.files_indexed == 2
+    assert summary.chunks_embedded == 0
+    assert again.files_indexed == 0
+    store = IndexStore.open(index_dir_for(tmp_path, Settings()))
+    try:
+        assert store.get_meta(FACTS_VERSION_KEY) == FACTS_VERSION
+        edges = {(edge.source, edge.target) for edge in load_edges(store)}
+    finally:
+        store.close()
+    assert ("shapes.py::measure", "shapes.py::Box.area") in edges
