@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import InvalidInput
 from assistant.langchain_adapters import AskRunnable, CodeRetriever
 from assistant.results import CompletionRequest
 from assistant.service import Assistant
-from assistant.config import Settings
 from indexer.build import FACTS_VERSION, FACTS_VERSION_KEY, index_dir_for
 from indexer.graph import load_edges
 from indexer.store import IndexStore
