@@ -237,7 +237,7 @@ def _print_context(context: Any, assistant: Any) -> None:
     rendered = [part.text for part in context.parts] if len(context.parts) == len(context.used) else []
     for index, item in enumerate(context.used):
         chunk = item.chunk
-        size = f"{count(chunk.text)} tokens"
+        size = f"{count(render_chunk(item) + CHUNK_SEPARATOR)} tokens"
         if rendered:
             shown, whole = count(rendered[index]), count(render_chunk(item) + CHUNK_SEPARATOR)
             size = f"{shown} tokens" + (f", compressed from {whole}" if shown < whole else "")
@@ -248,7 +248,10 @@ def _print_context(context: Any, assistant: Any) -> None:
 def _print_paths(paths: Any) -> None:
     if not paths:
         return
-    print(f"Paths: {len(paths)}, in prompt order: links from the retrieved code to other files, then paths, most reliable last")
+    print(
+        f"Paths: {len(paths)}, in prompt order: links from the retrieved code to other files, then paths, "
+        "most reliable last; a path's tokens include the code of the chunks it brings in"
+    )
     for path in paths:
         print(f"  reliability {path.reliability:.4f}, {path.tokens} tokens: {path.description}")
     print()
