@@ -216,15 +216,19 @@ def fit_to_word_after(text: str, cursor: Cursor) -> tuple[str, int] | None:
     """Fit a completion to the word characters right of the cursor (`nt` at `pri|nt(x)`).
 
     A completion that starts with them continues the word: it replaces them, and the result says
-    how many characters after the cursor it replaces. Any other completion would split the word,
-    so the result is None. Without word characters after the cursor the text is kept as it is.
+    how many characters after the cursor it replaces. When more code follows the word, the
+    completion may only lengthen the word (`self._loo|p.call_soon()` may become `self._loops`,
+    not `self._loop_name = x.call_soon()`). Any other completion would split the word or
+    the line, so the result is None. Without word characters after the cursor the text is kept.
     """
     tail = _word_prefix(cursor.right)
     if not tail:
         return text, 0
-    if len(text) > len(tail) and text.startswith(tail):
-        return text, len(tail)
-    return None
+    if len(text) <= len(tail) or not text.startswith(tail):
+        return None
+    if cursor.right[len(tail) :].strip() and _word_prefix(text) != text:
+        return None
+    return text, len(tail)
 
 
 def _word_prefix(text: str) -> str:

@@ -305,8 +305,11 @@ def test_is_inside_indentation_before_code_blocks() -> None:
 
 def test_fit_to_word_after_replaces_continued_word() -> None:
     cursor = make_cursor("    self._loo", "p.call_soon(cb)\n", 20)
-    assert fit_to_word_after("p_name = self._name", cursor) == ("p_name = self._name", 1)
     assert fit_to_word_after("ps", cursor) == ("ps", 1)
+    # Code follows the word, so only a longer word fits, not a new statement.
+    assert fit_to_word_after("p_name = self._name", cursor) is None
+    # At the end of the line the word may go on into a call.
+    assert fit_to_word_after("nt(x)", make_cursor("    pri", "nt\n", 20)) == ("nt(x)", 2)
 
 
 def test_fit_to_word_after_drops_split_word() -> None:
