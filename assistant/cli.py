@@ -301,7 +301,7 @@ def _complete(args: argparse.Namespace) -> int:
     text = _read_source(path)
     repo = args.repo.expanduser() if args.repo else _find_repo(path)
     if not repo.is_dir():
-        raise InvalidInput(f"--repo {repo} is not a folder; pass the repository that holds the file, or leave it out")
+        raise InvalidInput(f"--repo {repo} was not found or is not a folder; pass the repository that holds the file, or leave it out")
     settings = load_settings(repo, args)
     assistant = Assistant(repo, settings)
     request = CompletionRequest(path=str(path.resolve()), text=text, line=line, column=column)

@@ -251,7 +251,7 @@ class NativeContext:
         return self.logits_row(-1)
 
     def logits_row(self, index: int) -> npt.NDArray[np.float32]:
-        """A writable view of one row of the last decode's logits; -1 is the last token's."""
+        """Return a writable view of one row of the last decode's logits; -1 is the last token's row."""
         pointer = llama_cpp.llama_get_logits_ith(self.handle, index)
         if not pointer:
             raise DecodeError(f"llama.cpp has no logits for output row {index} of the last batch")

@@ -378,7 +378,7 @@ class LlamaGenerator:
         with self._lock:
             prompt_ids, processors, skip_bytes = self._plan_healing([token_id for token_id, _ in units], heal_tokens)
             # The backed-off tokens stay in the prompt and get logits, so while the model re-creates
-            # them its next-token logits are already known; decoding starts at the first difference.
+            # them its next-token logits are already known. Decoding starts at the first difference.
             backed_off = [token_id for token_id, _ in units[len(prompt_ids) :]]
             max_tokens += len(backed_off)
             units = _trim_units(units, runs, len(backed_off) + 1)

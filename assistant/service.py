@@ -301,7 +301,7 @@ class Assistant:
         """Retrieve the context of a completion: code-graph definitions first, then similar chunks.
 
         The definitions of the names near the cursor (`completion.graph_context`) come first, so
-        they win the budget; the chunks similar to the lines before the cursor fill what is left.
+        they win the budget. The chunks similar to the lines before the cursor fill what is left.
         """
         query = "\n".join(prefix.splitlines()[-COMPLETION_QUERY_LINES:])
         if not query.strip():

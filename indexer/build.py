@@ -40,7 +40,7 @@ VECTORS_FILE = "vectors.faiss"
 # (`self.NAME = Class()` and local `NAME = Class()`). A new version re-reads every file.
 FACTS_VERSION_KEY = "graph_facts_version"
 FACTS_VERSION = "2"
-# What an index folder holds: the database with its SQLite side files, the vectors (and the
+# Entries of an index folder: the database with its SQLite side files, the vectors (and the
 # temporary file they are written through), the chunk KV store.
 _INDEX_ENTRIES = frozenset(
     {DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", f"{DATABASE_NAME}-journal", VECTORS_FILE, KV_FOLDER}
@@ -166,7 +166,7 @@ def _rebuild(
     started: float,
 ) -> IndexSummary:
     # Private names next to the index folder, so that no folder of the user's is replaced or
-    # deleted; leftovers of a killed rebuild are deleted only when they hold index files alone.
+    # deleted. Leftovers of a killed rebuild are deleted only when they hold index files alone.
     _delete_leftovers(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=index_dir.name + _STAGING_SUFFIX, dir=index_dir.parent))
