@@ -213,6 +213,19 @@ def test_resolver_module_receiver_gets_no_guess() -> None:
     assert resolver.resolve_call(_fact("pack", receiver="box")) == [("app/boxes.py::Box.pack", FALLBACK_CONFIDENCE)]
 
 
+def _call_edges_of(root: Path, index_dir: Path) -> dict[tuple[str, str], float]:
+    """Index every file under `root` into a new store and return its call edges."""
+    store = IndexStore.open(index_dir, create=True)
+    store.set_meta(MODEL_ID_KEY, "test")
+    paths = _all_paths(root)
+    _index(store, root, paths)
+    update_graph(store, paths, [])
+    try:
+        return _edges(store, "calls")
+    finally:
+        store.close()
+
+
 def test_graph_python_call_through_typed_attribute(tmp_path: Path) -> None:
     # `self.done = locks.Event()` in __init__ types `self.done`, so `self.done.wait()` reaches
     # Event.wait in another module; an attribute assigned two classes stays unresolved that way.
@@ -238,15 +251,7 @@ def test_graph_python_call_through_typed_attribute(tmp_path: Path) -> None:
         "        return self.either.wait()\n",
         encoding="utf-8",
     )
-    store = IndexStore.open(tmp_path / "index", create=True)
-    store.set_meta(MODEL_ID_KEY, "test")
-    paths = _all_paths(root)
-    _index(store, root, paths)
-    update_graph(store, paths, [])
-    try:
-        calls = _edges(store, "calls")
-    finally:
-        store.close()
+    calls = _call_edges_of(root, tmp_path / "index")
 
     assert calls[("pkg/queues.py::Queue.join", "pkg/locks.py::Event.wait")] == 0.81
     # `Lock() if fair else None` is not a plain constructor call, and `either` has two classes:
@@ -266,15 +271,7 @@ def test_graph_python_call_through_typed_local(tmp_path: Path) -> None:
         "def guess():\n    box = make()\n    return box.area()\n",
         encoding="utf-8",
     )
-    store = IndexStore.open(tmp_path / "index", create=True)
-    store.set_meta(MODEL_ID_KEY, "test")
-    paths = _all_paths(root)
-    _index(store, root, paths)
-    update_graph(store, paths, [])
-    try:
-        calls = _edges(store, "calls")
-    finally:
-        store.close()
+    calls = _call_edges_of(root, tmp_path / "index")
 
     assert calls[("shapes.py::measure", "shapes.py::Box.area")] > 0.8
     assert ("shapes.py::measure", "shapes.py::Ring.area") not in calls
