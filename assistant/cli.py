@@ -233,7 +233,7 @@ def _print_context(context: Any, assistant: Any) -> None:
 
     count = assistant.generator().count_tokens
     print(f"Context: {len(context.used)} chunks, {context.tokens} tokens")
-    # Flat contexts have one part per chunk, as the model sees it (compressed or not).
+    # Flat contexts have one part per chunk, as it is in the prompt (compressed or not).
     rendered = [part.text for part in context.parts] if len(context.parts) == len(context.used) else []
     for index, item in enumerate(context.used):
         chunk = item.chunk
@@ -301,7 +301,7 @@ def _complete(args: argparse.Namespace) -> int:
     text = _read_source(path)
     repo = args.repo.expanduser() if args.repo else _find_repo(path)
     if not repo.is_dir():
-        raise InvalidInput(f"--repo {repo} was not found or is not a folder; pass the repository that holds the file, or leave it out")
+        raise InvalidInput(f"--repo {repo} not found or not a folder; pass the repository that contains the file, or leave it out")
     settings = load_settings(repo, args)
     assistant = Assistant(repo, settings)
     request = CompletionRequest(path=str(path.resolve()), text=text, line=line, column=column)

@@ -215,7 +215,7 @@ def is_inside_indentation(cursor: Cursor) -> bool:
 def fit_to_word_after(text: str, cursor: Cursor) -> tuple[str, int] | None:
     """Fit a completion to the word characters right of the cursor (`nt` at `pri|nt(x)`).
 
-    A completion that starts with them continues the word: it replaces them, and the result says
+    A completion that starts with them continues the word: it replaces them, and the result gives
     how many characters after the cursor it replaces. When more code follows the word, the
     completion may only lengthen the word (`self._loo|p.call_soon()` may become `self._loops`,
     not `self._loop_name = x.call_soon()`). Any other completion would split the word or

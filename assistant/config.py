@@ -35,7 +35,7 @@ class DefaultModel(str, enum.Enum):
 
 
 class AskCompressionMode(str, enum.Enum):
-    """How ask packing compresses retrieved chunks that exceed the budget."""
+    """Compression strategy of ask packing for retrieved chunks that exceed the budget."""
 
     SHARED = "shared"
     RANK = "rank"

@@ -383,7 +383,7 @@ class LlamaGenerator:
             max_tokens += len(backed_off)
             units = _trim_units(units, runs, len(backed_off) + 1)
             slot = self._slot(cache_key or DEFAULT_CACHE_KEY)
-            # Row i holds the logits after prompt token len(prompt_ids) - 1 + i.
+            # Row i contains the logits after prompt token len(prompt_ids) - 1 + i.
             rows = self._cached_rows(slot, units, len(prompt_ids) - 1) if backed_off else []
             logits_tail = len(units) - len(prompt_ids) + 1 - len(rows)
             if not self._prefill(slot, units, runs, is_cancelled, logits_tail=logits_tail):
@@ -415,7 +415,7 @@ class LlamaGenerator:
                     if text_filter.is_stopped:
                         return
                     if rows and recreated < len(backed_off) and token_id == backed_off[recreated]:
-                        # The prompt already holds this token, evaluated.
+                        # The cache already contains this prompt token, evaluated.
                         recreated += 1
                         continue
                     if rows:

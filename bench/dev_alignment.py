@@ -282,7 +282,7 @@ class ModelRun:
 def run_model(model: DefaultModel, lines: list[DevLine], settings: list[HealSetting], warm: str = "cached") -> ModelRun:
     """Complete every cursor of every line with each heal setting.
 
-    `warm` is what the cache holds before each timed call: "cached", the cursor's own prompt
+    `warm` is what the cache contains before each timed call: "cached", the cursor's own prompt
     (the worst case for alignment); "typing", the prompt one character shorter, completed with
     the same setting, as the keystroke before left it in an editor.
     """

@@ -62,9 +62,9 @@ def index_dir_for(repo: Path, settings: Settings) -> Path:
     """Return the index folder: `index.dir_name` relative to the repository, or absolute.
 
     Raises:
-        InvalidInput: the folder is the repository or holds it, or it is an existing folder
-            with other files and no index. A rebuild replaces the whole index folder, so such
-            a folder would be deleted.
+        InvalidInput: the folder is the repository or contains it, is a file, or is an existing
+            folder with entries that are not an index's. A rebuild replaces the whole index
+            folder, so such a folder would be deleted.
     """
     name = settings.index.dir_name
     configured = Path(name).expanduser()

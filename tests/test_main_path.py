@@ -267,7 +267,7 @@ def test_killed_first_index_leaves_no_index(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("dir_name", ["", ".", "..", "keep"])
 def test_index_dir_name_never_deletes_user_files(tmp_path: Path, dir_name: str) -> None:
-    # A rebuild replaces the whole index folder; pointed at the repository, a folder holding it
+    # A rebuild replaces the whole index folder. Pointed at the repository, a folder containing it
     # or a folder of the user's, it would delete their files.
     repo = tmp_path / "repo"
     (repo / "keep").mkdir(parents=True)
@@ -285,7 +285,7 @@ def test_index_dir_name_never_deletes_user_files(tmp_path: Path, dir_name: str) 
 
 
 def test_cli_ask_show_context_counts_add_up(indexed_stdlib: Assistant, stdlib_repo: Path) -> None:
-    # The listed chunks are what the model sees, compressed or not, so their tokens make the total.
+    # The listed chunks are as the prompt contains them, compressed or not, so their tokens make the total.
     result = _run_cli(
         "ask", "How does the JSON decoder scan a string?", "--repo", str(stdlib_repo), "--max-tokens", "8", "--show-context"
     )

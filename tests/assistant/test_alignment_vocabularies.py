@@ -301,7 +301,7 @@ def test_aligned_generation_evaluates_backed_off_tokens_once(
     # that the prompt did not already hold.
     assert spy.decodes[0] == (len(prompt_ids), len(backed_off) + 1)
     assert spy.decodes[1:] == [(1, 1)] * (len(generated) - recreated)
-    # The cached sequence holds exactly the tokens the slot lists, so the next request can reuse it.
+    # The cached sequence contains exactly the tokens the slot lists, so the next request can reuse it.
     slot = next(slot for slot in generator._slots.slots if slot.key == "aligned")
     assert [token_id for token_id, _ in slot.units] == plan.prompt_ids + generated
     assert generator._context.max_position(slot.sequence) == len(slot.units) - 1

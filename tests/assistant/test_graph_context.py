@@ -186,8 +186,8 @@ def test_graph_context_stdlib_imported_class_is_compact(
 
 
 def test_completion_context_puts_graph_definitions_first(indexed_stdlib: Assistant, stdlib_repo: Path) -> None:
-    # The assistant's completion path, not the graph function alone: the inherited method's
-    # definition from the code graph leads; similar chunks only fill what the graph leaves.
+    # The assistant's completion path, not the graph function alone. The inherited method's
+    # definition from the code graph comes first, and similar chunks only fill what the graph leaves.
     prefix, suffix = stdlib_document(stdlib_repo, "email/mime/text.py", "self.set_payload(")
     line = prefix.count("\n")
     request = CompletionRequest(

@@ -79,7 +79,7 @@ def test_smollm2_path_missing_package_names_pip_install(monkeypatch: pytest.Monk
 
 
 def test_gemma3_assembly_deletes_orphaned_partials(tmp_path: Path) -> None:
-    # A server that exits mid-assembly skips its cleanup; the next assembly removes what a
+    # A server that exits mid-assembly skips its cleanup. The next assembly removes what a
     # finished process left, and keeps a partial file of a process that still runs.
     import subprocess
     import sys
